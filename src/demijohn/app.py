@@ -1,0 +1,1129 @@
+"""The application object and the request pipeline.
+
+One pipeline, protocol-free: push the contexts (session opened, URL matched),
+``request_started``, URL value preprocessors, ``before_request`` hooks, the
+view, return-value conversion, ``after_request`` hooks, save the session,
+``request_finished``, teardown, pop. :meth:`Flask.wsgi_app` runs it for WSGI;
+``demijohn.asgi`` runs the same steps for ASGI.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import inspect
+import logging
+import os
+import sys
+import typing as t
+import weakref
+from datetime import timedelta
+from functools import update_wrapper
+from itertools import chain
+from types import TracebackType
+from urllib.parse import quote as _url_quote
+
+import click
+from werkzeug.datastructures import Headers, ImmutableDict
+from werkzeug.exceptions import (
+    Aborter,
+    BadRequest,
+    BadRequestKeyError,
+    HTTPException,
+    InternalServerError,
+)
+from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
+from werkzeug.routing.exceptions import RoutingException
+from werkzeug.utils import cached_property
+from werkzeug.utils import redirect as _wz_redirect
+from werkzeug.wrappers import Response as BaseResponse
+
+from . import asgi as _asgi
+from . import cli
+from . import typing as ft
+from ._async import iterate_async, run_sync
+from .config import Config, ConfigAttribute
+from .ctx import AppContext, RequestContext, _AppCtxGlobals
+from .globals import _cv_app, _cv_request, g, request, request_ctx, session
+from .helpers import _split_blueprint_path, get_debug_flag, get_flashed_messages, get_load_dotenv
+from .json.provider import DefaultJSONProvider, JSONProvider
+from .logging import create_logger
+from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
+from .sessions import SecureCookieSessionInterface, SessionInterface
+from .signals import (
+    appcontext_tearing_down,
+    got_request_exception,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
+from .templating import DispatchingJinjaLoader, Environment, _default_template_ctx_processor
+from .wrappers import Request, Response
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from .blueprints import Blueprint
+    from .testing import FlaskClient, FlaskCliRunner
+
+T_shell_context_processor = t.TypeVar(
+    "T_shell_context_processor", bound=ft.ShellContextProcessorCallable
+)
+T_teardown = t.TypeVar("T_teardown", bound=ft.TeardownCallable)
+T_template_filter = t.TypeVar("T_template_filter", bound=ft.TemplateFilterCallable)
+T_template_global = t.TypeVar("T_template_global", bound=ft.TemplateGlobalCallable)
+T_template_test = t.TypeVar("T_template_test", bound=ft.TemplateTestCallable)
+
+
+# Characters left unquoted in a URL fragment.
+_ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
+
+
+def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=value)
+
+
+class Flask(Scaffold):
+    """The application: the registry of configuration, URL rules and hooks.
+
+    It is the WSGI application (``app(environ, start_response)``) and the ASGI
+    application (``app(scope, receive, send)``) at once.
+
+    :param import_name: the name of the application's module or package,
+        usually ``__name__``; it locates ``root_path``, templates and statics.
+    :param static_url_path: URL prefix of the static route (default
+        ``/<static_folder>``).
+    :param static_folder: folder of static files, relative to ``root_path``;
+        ``None`` disables the static route.
+    :param static_host: the host of the static route, with ``host_matching``.
+    :param host_matching: match URL rules by ``host`` too.
+    :param subdomain_matching: match the subdomain against ``SERVER_NAME``.
+    :param template_folder: folder of templates, relative to ``root_path``.
+    :param instance_path: absolute path of the instance folder.
+    :param instance_relative_config: resolve config file names against the
+        instance folder instead of ``root_path``.
+    :param root_path: the app's folder, when it cannot be derived.
+    """
+
+    #: The class of :attr:`request` objects.
+    request_class: type[Request] = Request
+    #: The class of response objects made from view return values.
+    response_class: type[Response] = Response
+    #: The class of :attr:`aborter`, which :func:`abort` raises through.
+    aborter_class = Aborter
+    #: The Jinja environment class used by :attr:`jinja_env`.
+    jinja_environment = Environment
+    #: The class of :data:`g`.
+    app_ctx_globals_class = _AppCtxGlobals
+    #: The class of :attr:`config`.
+    config_class = Config
+    #: The testing flag (``TESTING``): exceptions propagate to the test client.
+    testing = ConfigAttribute[bool]("TESTING")
+    #: The key used to sign sessions (``SECRET_KEY``).
+    secret_key = ConfigAttribute[str | bytes | None]("SECRET_KEY")
+    #: How long a permanent session lives (``PERMANENT_SESSION_LIFETIME``).
+    permanent_session_lifetime = ConfigAttribute[timedelta](
+        "PERMANENT_SESSION_LIFETIME",
+        get_converter=_make_timedelta,  # type: ignore[arg-type]
+    )
+    #: The JSON provider class; an instance is :attr:`json`.
+    json_provider_class: type[JSONProvider] = DefaultJSONProvider
+    #: Options for the Jinja environment, read when it is created.
+    jinja_options: dict[str, t.Any] = {}
+    #: The class of URL rules.
+    url_rule_class = Rule
+    #: The class of :attr:`url_map`.
+    url_map_class = Map
+    #: The test client class; :class:`~demijohn.testing.FlaskClient` if ``None``.
+    test_client_class: type[FlaskClient] | None = None
+    #: The CLI runner class; :class:`~demijohn.testing.FlaskCliRunner` if ``None``.
+    test_cli_runner_class: type[FlaskCliRunner] | None = None
+    #: The session interface; a signed cookie by default.
+    session_interface: SessionInterface = SecureCookieSessionInterface()
+
+    #: The configuration every app starts with (Flask 3.1's keys).
+    default_config = ImmutableDict(
+        {
+            "DEBUG": None,
+            "TESTING": False,
+            "PROPAGATE_EXCEPTIONS": None,
+            "SECRET_KEY": None,
+            "SECRET_KEY_FALLBACKS": None,
+            "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
+            "USE_X_SENDFILE": False,
+            "TRUSTED_HOSTS": None,
+            "SERVER_NAME": None,
+            "APPLICATION_ROOT": "/",
+            "SESSION_COOKIE_NAME": "session",
+            "SESSION_COOKIE_DOMAIN": None,
+            "SESSION_COOKIE_PATH": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SECURE": False,
+            "SESSION_COOKIE_PARTITIONED": False,
+            "SESSION_COOKIE_SAMESITE": None,
+            "SESSION_REFRESH_EACH_REQUEST": True,
+            "MAX_CONTENT_LENGTH": None,
+            "MAX_FORM_MEMORY_SIZE": 500_000,
+            "MAX_FORM_PARTS": 1_000,
+            "SEND_FILE_MAX_AGE_DEFAULT": None,
+            "TRAP_BAD_REQUEST_ERRORS": None,
+            "TRAP_HTTP_EXCEPTIONS": False,
+            "EXPLAIN_TEMPLATE_LOADING": False,
+            "PREFERRED_URL_SCHEME": "http",
+            "TEMPLATES_AUTO_RELOAD": None,
+            "MAX_COOKIE_SIZE": 4093,
+            "PROVIDE_AUTOMATIC_OPTIONS": True,
+        }
+    )
+
+    def __init__(
+        self,
+        import_name: str,
+        static_url_path: str | None = None,
+        static_folder: str | os.PathLike[str] | None = "static",
+        static_host: str | None = None,
+        host_matching: bool = False,
+        subdomain_matching: bool = False,
+        template_folder: str | os.PathLike[str] | None = "templates",
+        instance_path: str | None = None,
+        instance_relative_config: bool = False,
+        root_path: str | None = None,
+    ) -> None:
+        super().__init__(
+            import_name=import_name,
+            static_folder=static_folder,
+            static_url_path=static_url_path,
+            template_folder=template_folder,
+            root_path=root_path,
+        )
+        if instance_path is None:
+            instance_path = self.auto_find_instance_path()
+        elif not os.path.isabs(instance_path):
+            raise ValueError(
+                "If an instance path is provided it must be absolute."
+                " A relative path was given instead."
+            )
+        #: The instance folder: for files not under version control (secrets,
+        #: the SQLite database). Not created automatically.
+        self.instance_path = instance_path
+        #: The configuration dict (:class:`~demijohn.config.Config`).
+        self.config = self.make_config(instance_relative_config)
+        #: Raises the HTTP exception for a status code (used by :func:`abort`).
+        self.aborter = self.make_aborter()
+        #: The JSON provider: ``app.json.dumps``, ``loads``, ``response``.
+        self.json: JSONProvider = self.json_provider_class(self)
+        #: Called as ``handler(error, endpoint, values)`` when ``url_for``
+        #: fails; a non-``None`` return is used as the URL.
+        self.url_build_error_handlers: list[
+            t.Callable[[Exception, str, dict[str, t.Any]], str]
+        ] = []
+        #: Functions called with the exception (or ``None``) when an app
+        #: context is popped, in reverse order.
+        self.teardown_appcontext_funcs: list[ft.TeardownCallable] = []
+        #: Functions whose returned dicts populate ``demijohn shell``.
+        self.shell_context_processors: list[ft.ShellContextProcessorCallable] = []
+        #: Registered blueprints by (dotted) name, in registration order.
+        self.blueprints: dict[str, Blueprint] = {}
+        #: Extension state by extension name (``app.extensions["sqlalchemy"]``).
+        self.extensions: dict[str, t.Any] = {}
+        #: The Werkzeug :class:`~werkzeug.routing.Map` of URL rules.
+        self.url_map = self.url_map_class(host_matching=host_matching)
+        self.subdomain_matching = subdomain_matching
+        self._got_first_request = False
+
+        self.template_context_processors[None].append(_default_template_ctx_processor)
+        self.cli.name = self.name
+
+        if self.has_static_folder:
+            assert bool(static_host) == host_matching, (
+                "Invalid static_host/host_matching combination"
+            )
+            # A weak reference, so the rule's view does not keep the app alive.
+            self_ref = weakref.ref(self)
+            self.add_url_rule(
+                f"{self.static_url_path}/<path:filename>",
+                endpoint="static",
+                host=static_host,
+                view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
+            )
+
+    def _check_setup_finished(self, f_name: str) -> None:
+        if self._got_first_request:
+            raise AssertionError(
+                f"The setup method '{f_name}' can no longer be called"
+                " on the application. It has already handled its first"
+                " request, any changes will not be applied"
+                " consistently.\n"
+                "Make sure all imports, decorators, functions, etc."
+                " needed to set up the application are done before"
+                " running it."
+            )
+
+    # -- identity, configuration, logging -----------------------------------
+
+    @cached_property
+    def name(self) -> str:
+        """The app's name: the import name, or the script's name for ``__main__``."""
+        if self.import_name == "__main__":
+            filename: str | None = getattr(sys.modules["__main__"], "__file__", None)
+            if filename is None:
+                return "__main__"
+            return os.path.splitext(os.path.basename(filename))[0]
+        return self.import_name
+
+    @cached_property
+    def logger(self) -> logging.Logger:
+        """The app's :class:`logging.Logger`, named after :attr:`name`."""
+        return create_logger(self)
+
+    @property
+    def debug(self) -> bool:
+        """Debug mode (``DEBUG``): the debugger, the reloader, template reloading."""
+        return bool(self.config["DEBUG"])
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self.config["DEBUG"] = value
+        if self.config["TEMPLATES_AUTO_RELOAD"] is None and "jinja_env" in self.__dict__:
+            self.jinja_env.auto_reload = value
+
+    def make_config(self, instance_relative: bool = False) -> Config:
+        """Create :attr:`config`, seeded with :attr:`default_config`."""
+        root_path = self.instance_path if instance_relative else self.root_path
+        defaults = dict(self.default_config)
+        defaults["DEBUG"] = get_debug_flag()
+        return self.config_class(root_path, defaults)
+
+    def make_aborter(self) -> Aborter:
+        """Create :attr:`aborter` from :attr:`aborter_class`."""
+        return self.aborter_class()
+
+    def auto_find_instance_path(self) -> str:
+        """The default instance folder.
+
+        ``instance`` beside the app's module or package, or
+        ``<prefix>/var/<name>-instance`` for an installed package.
+        """
+        prefix, package_path = find_package(self.import_name)
+        if prefix is None:
+            return os.path.join(package_path, "instance")
+        return os.path.join(prefix, "var", f"{self.name}-instance")
+
+    def open_instance_resource(
+        self, resource: str, mode: str = "rb", encoding: str | None = "utf-8"
+    ) -> t.IO[t.AnyStr]:
+        """Open a file in the instance folder; unlike resources, it may be written."""
+        path = os.path.join(self.instance_path, resource)
+        if "b" in mode:
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
+
+    # -- templates ------------------------------------------------------------
+
+    @cached_property
+    def jinja_env(self) -> Environment:
+        """The Jinja environment, created on first use."""
+        return self.create_jinja_environment()
+
+    def create_jinja_environment(self) -> Environment:
+        """Create the Jinja environment from :attr:`jinja_options` and the app."""
+        options = dict(self.jinja_options)
+        if "autoescape" not in options:
+            options["autoescape"] = self.select_jinja_autoescape
+        if "auto_reload" not in options:
+            auto_reload = self.config["TEMPLATES_AUTO_RELOAD"]
+            if auto_reload is None:
+                auto_reload = self.debug
+            options["auto_reload"] = auto_reload
+        env = self.jinja_environment(self, **options)
+        env.globals.update(
+            url_for=self.url_for,
+            get_flashed_messages=get_flashed_messages,
+            config=self.config,
+            request=request,
+            session=session,
+            g=g,
+        )
+        env.policies["json.dumps_function"] = self.json.dumps
+        return env
+
+    def create_global_jinja_loader(self) -> DispatchingJinjaLoader:
+        """The loader that searches the app's templates, then each blueprint's."""
+        return DispatchingJinjaLoader(self)
+
+    def select_jinja_autoescape(self, filename: str | None) -> bool:
+        """Whether to autoescape a template: string templates and HTML/XML/SVG files."""
+        if filename is None:
+            return True
+        return filename.endswith((".html", ".htm", ".xml", ".xhtml", ".svg"))
+
+    def update_template_context(self, context: dict[str, t.Any]) -> None:
+        """Add the context processors' values; values already in ``context`` win."""
+        names: t.Iterable[str | None] = (None,)
+        ctx = _cv_request.get(None)
+        if ctx is not None:
+            names = chain(names, reversed(ctx.request.blueprints))
+        original = context.copy()
+        for name in names:
+            if name in self.template_context_processors:
+                for func in self.template_context_processors[name]:
+                    context.update(self.ensure_sync(func)())
+        context.update(original)
+
+    @setupmethod
+    def template_filter(
+        self, name: str | None = None
+    ) -> t.Callable[[T_template_filter], T_template_filter]:
+        """Register the decorated function as a Jinja filter (default: its name)."""
+
+        def decorator(f: T_template_filter) -> T_template_filter:
+            self.add_template_filter(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_filter(self, f: ft.TemplateFilterCallable, name: str | None = None) -> None:
+        """Register ``f`` as a Jinja filter."""
+        self.jinja_env.filters[name or f.__name__] = f
+
+    @setupmethod
+    def template_test(
+        self, name: str | None = None
+    ) -> t.Callable[[T_template_test], T_template_test]:
+        """Register the decorated function as a Jinja test (default: its name)."""
+
+        def decorator(f: T_template_test) -> T_template_test:
+            self.add_template_test(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_test(self, f: ft.TemplateTestCallable, name: str | None = None) -> None:
+        """Register ``f`` as a Jinja test."""
+        self.jinja_env.tests[name or f.__name__] = f
+
+    @setupmethod
+    def template_global(
+        self, name: str | None = None
+    ) -> t.Callable[[T_template_global], T_template_global]:
+        """Register the decorated function as a Jinja global (default: its name)."""
+
+        def decorator(f: T_template_global) -> T_template_global:
+            self.add_template_global(f, name=name)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_template_global(self, f: ft.TemplateGlobalCallable, name: str | None = None) -> None:
+        """Register ``f`` as a Jinja global."""
+        self.jinja_env.globals[name or f.__name__] = f
+
+    # -- registration -----------------------------------------------------------
+
+    @setupmethod
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: ft.RouteCallable | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: t.Any,
+    ) -> None:
+        """Register a URL rule, and ``view_func`` for its endpoint.
+
+        ``methods`` defaults to ``view_func.methods`` or ``("GET",)``; ``HEAD``
+        follows ``GET`` and ``OPTIONS`` is answered automatically unless
+        ``provide_automatic_options`` (or the view's attribute of that name, or
+        ``PROVIDE_AUTOMATIC_OPTIONS``) says otherwise. Other options go to
+        :attr:`url_rule_class`.
+        """
+        if endpoint is None:
+            endpoint = _endpoint_from_view_func(view_func)
+        options["endpoint"] = endpoint
+
+        methods = options.pop("methods", None)
+        if methods is None:
+            methods = getattr(view_func, "methods", None) or ("GET",)
+        if isinstance(methods, str):
+            raise TypeError(
+                "Allowed methods must be a list of strings, for"
+                ' example: @app.route(..., methods=["POST"])'
+            )
+        methods = {method.upper() for method in methods}
+        required_methods = set(getattr(view_func, "required_methods", ()))
+
+        if provide_automatic_options is None:
+            provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
+        if provide_automatic_options is None:
+            provide_automatic_options = (
+                "OPTIONS" not in methods and self.config["PROVIDE_AUTOMATIC_OPTIONS"]
+            )
+            if provide_automatic_options:
+                required_methods.add("OPTIONS")
+
+        rule_obj = self.url_rule_class(rule, methods=methods | required_methods, **options)
+        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
+        self.url_map.add(rule_obj)
+
+        if view_func is not None:
+            existing = self.view_functions.get(endpoint)
+            if existing is not None and existing != view_func:
+                raise AssertionError(
+                    "View function mapping is overwriting an existing"
+                    f" endpoint function: {endpoint}"
+                )
+            self.view_functions[endpoint] = view_func
+
+    @setupmethod
+    def register_blueprint(self, blueprint: Blueprint, **options: t.Any) -> None:
+        """Register a blueprint's routes, hooks and handlers on the app.
+
+        Options (``url_prefix``, ``subdomain``, ``url_defaults``, ``name``,
+        ``cli_group``) override the blueprint's own for this registration.
+        """
+        blueprint.register(self, options)
+
+    def iter_blueprints(self) -> t.ValuesView[Blueprint]:
+        """The registered blueprints, in registration order."""
+        return self.blueprints.values()
+
+    @setupmethod
+    def shell_context_processor(self, f: T_shell_context_processor) -> T_shell_context_processor:
+        """Add the dict ``f()`` returns to the ``demijohn shell`` namespace."""
+        self.shell_context_processors.append(f)
+        return f
+
+    @setupmethod
+    def teardown_appcontext(self, f: T_teardown) -> T_teardown:
+        """Run ``f(exc)`` whenever an app context is popped."""
+        self.teardown_appcontext_funcs.append(f)
+        return f
+
+    def make_shell_context(self) -> dict[str, t.Any]:
+        """The namespace of ``demijohn shell``: ``app``, ``g`` and the processors' values."""
+        namespace: dict[str, t.Any] = {"app": self, "g": g}
+        for processor in self.shell_context_processors:
+            namespace.update(processor())
+        return namespace
+
+    # -- URLs -------------------------------------------------------------------
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        """Bind :attr:`url_map` for a request, or for ``SERVER_NAME`` without one.
+
+        Outside a request, returns ``None`` unless ``SERVER_NAME`` is set.
+        ``TRUSTED_HOSTS`` is enforced here (a 400 for other hosts).
+        """
+        config = self.config
+        if request is not None:
+            trusted_hosts = config["TRUSTED_HOSTS"]
+            if trusted_hosts is not None:
+                request.trusted_hosts = trusted_hosts
+                # Reading ``host`` validates it against the trusted list.
+                request.host  # noqa: B018
+            subdomain = None
+            server_name = config["SERVER_NAME"]
+            if self.url_map.host_matching:
+                server_name = None
+            elif not self.subdomain_matching:
+                # Without subdomain matching, any host reaches the default
+                # subdomain's rules, whatever SERVER_NAME says.
+                subdomain = self.url_map.default_subdomain or ""
+            return self.url_map.bind_to_environ(
+                request.environ, server_name=server_name, subdomain=subdomain
+            )
+        if config["SERVER_NAME"] is not None:
+            return self.url_map.bind(
+                config["SERVER_NAME"],
+                script_name=config["APPLICATION_ROOT"],
+                url_scheme=config["PREFERRED_URL_SCHEME"],
+            )
+        return None
+
+    def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
+        """Run the ``url_defaults`` functions for ``endpoint``'s scopes on ``values``."""
+        names: t.Iterable[str | None] = (None,)
+        if "." in endpoint:
+            names = chain(names, reversed(_split_blueprint_path(endpoint.rpartition(".")[0])))
+        for name in names:
+            if name in self.url_default_functions:
+                for func in self.url_default_functions[name]:
+                    func(endpoint, values)
+
+    def handle_url_build_error(
+        self, error: BuildError, endpoint: str, values: dict[str, t.Any]
+    ) -> str:
+        """Try :attr:`url_build_error_handlers`; re-raise ``error`` if none answers."""
+        for handler in self.url_build_error_handlers:
+            try:
+                rv = handler(error, endpoint, values)
+            except BuildError as e:
+                # The handler may raise a more precise error for the next one.
+                error = e
+            else:
+                if rv is not None:
+                    return rv
+        if error is sys.exc_info()[1]:
+            raise
+        raise error
+
+    def url_for(
+        self,
+        /,
+        endpoint: str,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values: t.Any,
+    ) -> str:
+        """Build the URL for ``endpoint``; see :func:`demijohn.url_for`.
+
+        Inside a request, URLs are relative unless ``_external``; outside one
+        they are external and need ``SERVER_NAME``.
+        """
+        req_ctx = _cv_request.get(None)
+        if req_ctx is not None:
+            url_adapter = req_ctx.url_adapter
+            if endpoint[:1] == ".":
+                blueprint_name = req_ctx.request.blueprint
+                if blueprint_name is not None:
+                    endpoint = f"{blueprint_name}{endpoint}"
+                else:
+                    endpoint = endpoint[1:]
+            if _external is None:
+                _external = _scheme is not None
+        else:
+            app_ctx = _cv_app.get(None)
+            if app_ctx is not None and app_ctx.app is self:
+                url_adapter = app_ctx.url_adapter
+            else:
+                url_adapter = self.create_url_adapter(None)
+            if url_adapter is None:
+                raise RuntimeError(
+                    "Unable to build URLs outside an active request"
+                    " without 'SERVER_NAME' configured. Also configure"
+                    " 'APPLICATION_ROOT' and 'PREFERRED_URL_SCHEME' as"
+                    " needed."
+                )
+            if _external is None:
+                _external = True
+
+        if _scheme is not None and not _external:
+            raise ValueError("When specifying '_scheme', '_external' must be True.")
+
+        self.inject_url_defaults(endpoint, values)
+        try:
+            rv = url_adapter.build(  # type: ignore[union-attr]
+                endpoint,
+                values,
+                method=_method,
+                url_scheme=_scheme,
+                force_external=_external,
+            )
+        except BuildError as error:
+            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
+            return self.handle_url_build_error(error, endpoint, values)
+
+        if _anchor is not None:
+            rv = f"{rv}#{_url_quote(_anchor, safe=_ANCHOR_SAFE)}"
+        return rv
+
+    def redirect(self, location: str, code: int = 302) -> BaseResponse:
+        """A redirect response using :attr:`response_class`."""
+        return _wz_redirect(location, code=code, Response=self.response_class)
+
+    # -- async ------------------------------------------------------------------
+
+    def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+        """Return ``func`` callable from sync code: coroutine functions are wrapped."""
+        if inspect.iscoroutinefunction(func):
+            return self.async_to_sync(func)
+        return func
+
+    def async_to_sync(
+        self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]
+    ) -> t.Callable[..., t.Any]:
+        """Wrap a coroutine function to run on this thread's reusable event loop.
+
+        Override to run coroutines differently (e.g. with asgiref).
+        """
+
+        def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            return run_sync(func(*args, **kwargs))
+
+        return update_wrapper(wrapper, func)
+
+    # -- the request pipeline -------------------------------------------------
+
+    def app_context(self) -> AppContext:
+        """A new application context, for ``with app.app_context():``."""
+        return AppContext(self)
+
+    def request_context(self, environ: WSGIEnvironment) -> RequestContext:
+        """A new request context for a WSGI environ."""
+        return RequestContext(self, environ)
+
+    def test_request_context(self, *args: t.Any, **kwargs: t.Any) -> RequestContext:
+        """A request context for a request built from the arguments.
+
+        Takes the same arguments as :class:`werkzeug.test.EnvironBuilder`
+        (``path``, ``method``, ``data``, ``json``, ``headers``, ...).
+        """
+        from .testing import EnvironBuilder
+
+        builder = EnvironBuilder(self, *args, **kwargs)
+        try:
+            return self.request_context(builder.get_environ())
+        finally:
+            builder.close()
+
+    def test_client(self, use_cookies: bool = True, **kwargs: t.Any) -> FlaskClient:
+        """A test client for the app (``with`` keeps the last request's context)."""
+        cls = self.test_client_class
+        if cls is None:
+            from .testing import FlaskClient
+
+            cls = FlaskClient
+        return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
+
+    def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
+        """A Click runner invoking the app's CLI commands without discovery."""
+        cls = self.test_cli_runner_class
+        if cls is None:
+            from .testing import FlaskCliRunner
+
+            cls = FlaskCliRunner
+        return cls(self, **kwargs)
+
+    def preprocess_request(self) -> ft.ResponseReturnValue | None:
+        """Run URL value preprocessors, then ``before_request`` hooks.
+
+        The app's run first, then each blueprint's from the outside in. The
+        first hook returning a value ends the request with it.
+        """
+        req = request_ctx.request
+        names: tuple[str | None, ...] = (None, *reversed(req.blueprints))
+        for name in names:
+            if name in self.url_value_preprocessors:
+                for url_func in self.url_value_preprocessors[name]:
+                    url_func(req.endpoint, req.view_args)
+        for name in names:
+            if name in self.before_request_funcs:
+                for before_func in self.before_request_funcs[name]:
+                    rv = self.ensure_sync(before_func)()
+                    if rv is not None:
+                        return rv  # type: ignore[no-any-return]
+        return None
+
+    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+        """Raise the routing error (404, 405, redirect) stored on the request.
+
+        In debug mode a redirect that would drop a form body raises
+        :class:`~demijohn.debughelpers.FormDataRoutingRedirect` instead.
+        """
+        exc = t.cast(HTTPException, request.routing_exception)
+        if (
+            not self.debug
+            or not isinstance(exc, RequestRedirect)
+            or exc.code in {307, 308}
+            or request.method in {"GET", "HEAD", "OPTIONS"}
+        ):
+            raise exc
+        from .debughelpers import FormDataRoutingRedirect
+
+        raise FormDataRoutingRedirect(request)
+
+    def dispatch_request(self) -> ft.ResponseReturnValue:
+        """Call the matched view (or answer ``OPTIONS``) and return its value."""
+        req = request_ctx.request
+        if req.routing_exception is not None:
+            self.raise_routing_exception(req)
+        rule = t.cast(Rule, req.url_rule)
+        if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
+            return self.make_default_options_response()
+        view_args = t.cast(dict[str, t.Any], req.view_args)
+        return self.ensure_sync(self.view_functions[rule.endpoint])(**view_args)  # type: ignore[no-any-return]
+
+    def full_dispatch_request(self) -> Response:
+        """Dispatch with hooks and user error handling, then finalize."""
+        self._got_first_request = True
+        try:
+            if request_started.receivers:
+                request_started.send(self, _async_wrapper=self.ensure_sync)
+            rv = self.preprocess_request()
+            if rv is None:
+                rv = self.dispatch_request()
+        except Exception as e:
+            rv = self.handle_user_exception(e)
+        return self.finalize_request(rv)
+
+    def finalize_request(
+        self,
+        rv: ft.ResponseReturnValue | HTTPException,
+        from_error_handler: bool = False,
+    ) -> Response:
+        """Make the response, run ``after_request`` processing, send ``request_finished``.
+
+        For an error handler's response, a failure here is logged rather than
+        raised, so the error response still goes out.
+        """
+        response = self.make_response(rv)
+        try:
+            response = self.process_response(response)
+            if request_finished.receivers:
+                request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    def make_default_options_response(self) -> Response:
+        """The automatic ``OPTIONS`` answer: an empty response with ``Allow``."""
+        adapter = t.cast(MapAdapter, request_ctx.url_adapter)
+        rv = self.response_class()
+        rv.allow.update(adapter.allowed_methods())
+        return rv
+
+    def process_response(self, response: Response) -> Response:
+        """Run ``after_this_request`` and ``after_request`` functions, then save the session."""
+        ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
+        for func in ctx._after_request_functions:
+            response = self.ensure_sync(func)(response)
+        for name in chain(ctx.request.blueprints, (None,)):
+            if name in self.after_request_funcs:
+                for func in reversed(self.after_request_funcs[name]):
+                    response = self.ensure_sync(func)(response)
+        interface = self.session_interface
+        if not interface.is_null_session(ctx.session):
+            interface.save_session(self, ctx.session, response)
+        return response
+
+    def do_teardown_request(self, exc: BaseException | None = None) -> None:
+        """Run the ``teardown_request`` functions and send ``request_tearing_down``."""
+        for name in chain(request.blueprints, (None,)):
+            if name in self.teardown_request_funcs:
+                for func in reversed(self.teardown_request_funcs[name]):
+                    self.ensure_sync(func)(exc)
+        if request_tearing_down.receivers:
+            request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+
+    def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+        """Run the ``teardown_appcontext`` functions and send ``appcontext_tearing_down``."""
+        for func in reversed(self.teardown_appcontext_funcs):
+            self.ensure_sync(func)(exc)
+        if appcontext_tearing_down.receivers:
+            appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+
+    # -- errors -----------------------------------------------------------------
+
+    def _find_error_handler(
+        self, e: Exception, blueprints: list[str]
+    ) -> ft.ErrorHandlerCallable | None:
+        """The handler for ``e``: by code, then by class; innermost blueprint first."""
+        exc_class, code = self._get_exc_class_and_code(type(e))
+        names = (*blueprints, None)
+        spec = self.error_handler_spec
+        for c in (code, None) if code is not None else (None,):
+            for name in names:
+                scope = spec.get(name)
+                if not scope:
+                    continue
+                handler_map = scope.get(c)
+                if not handler_map:
+                    continue
+                for cls in exc_class.__mro__:
+                    handler = handler_map.get(cls)
+                    if handler is not None:
+                        return handler
+        return None
+
+    def trap_http_exception(self, e: Exception) -> bool:
+        """Whether an HTTP exception should be raised like any other error.
+
+        Governed by ``TRAP_HTTP_EXCEPTIONS`` and ``TRAP_BAD_REQUEST_ERRORS``
+        (the latter defaults to trapping missing-key errors in debug mode).
+        """
+        if self.config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        trap_bad_request = self.config["TRAP_BAD_REQUEST_ERRORS"]
+        if trap_bad_request is None and self.debug and isinstance(e, BadRequestKeyError):
+            return True
+        if trap_bad_request:
+            return isinstance(e, BadRequest)
+        return False
+
+    def handle_http_exception(self, e: HTTPException) -> HTTPException | ft.ResponseReturnValue:
+        """Answer an HTTP exception with its registered handler, or the exception itself.
+
+        Routing redirects and code-less exceptions are never given to handlers.
+        """
+        if e.code is None or isinstance(e, RoutingException):
+            return e
+        handler = self._find_error_handler(e, request.blueprints)
+        if handler is None:
+            return e
+        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
+
+    def handle_user_exception(self, e: Exception) -> HTTPException | ft.ResponseReturnValue:
+        """Handle an exception raised while dispatching; re-raise it when unhandled."""
+        if isinstance(e, BadRequestKeyError) and (
+            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
+        ):
+            e.show_exception = True
+        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
+            return self.handle_http_exception(e)
+        handler = self._find_error_handler(e, request.blueprints)
+        if handler is None:
+            raise
+        return self.ensure_sync(handler)(e)  # type: ignore[no-any-return]
+
+    def handle_exception(self, e: Exception) -> Response:
+        """Turn an unhandled exception into a 500 response.
+
+        Sends ``got_request_exception``; re-raises when exceptions propagate
+        (``PROPAGATE_EXCEPTIONS``, testing or debug mode); otherwise logs it and
+        answers with the 500 handler's response, whose ``original_exception``
+        is ``e``. A failing 500 handler still yields a plain 500.
+        """
+        exc_info = sys.exc_info()
+        if got_request_exception.receivers:
+            got_request_exception.send(self, _async_wrapper=self.ensure_sync, exception=e)
+        propagate = self.config["PROPAGATE_EXCEPTIONS"]
+        if propagate is None:
+            propagate = self.testing or self.debug
+        if propagate:
+            if exc_info[1] is e:
+                raise
+            raise e
+
+        self.log_exception(exc_info)
+        server_error: InternalServerError | ft.ResponseReturnValue
+        server_error = InternalServerError(original_exception=e)
+        handler = self._find_error_handler(server_error, request.blueprints)
+        if handler is not None:
+            try:
+                server_error = self.ensure_sync(handler)(server_error)
+            except Exception:
+                self.log_exception(sys.exc_info())
+                server_error = InternalServerError(original_exception=e)
+        return self.finalize_request(server_error, from_error_handler=True)
+
+    def log_exception(
+        self,
+        exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
+    ) -> None:
+        """Log an unhandled exception with its traceback on :attr:`logger`."""
+        self.logger.error(f"Exception on {request.path} [{request.method}]", exc_info=exc_info)
+
+    def should_ignore_error(self, error: BaseException | None) -> bool:
+        """Whether teardown should see ``error`` as ``None``; never, by default."""
+        return False
+
+    # -- return values ----------------------------------------------------------
+
+    def make_response(self, rv: ft.ResponseReturnValue | HTTPException) -> Response:
+        """Convert a view's return value into a :attr:`response_class` instance.
+
+        Accepts ``str``/``bytes`` (the body), ``dict``/``list`` (JSON),
+        iterators and generators (streamed), response objects and WSGI
+        callables, and tuples ``(body, status)``, ``(body, headers)`` or
+        ``(body, status, headers)``.
+        """
+        response_class = self.response_class
+        # The common cases first: they need none of the checks below.
+        rv_type = type(rv)
+        if rv_type is response_class:
+            return rv  # type: ignore[return-value]
+        if rv_type is str:
+            return response_class(rv)  # type: ignore[arg-type]
+
+        status = headers = None
+        if isinstance(rv, tuple):
+            length = len(rv)
+            if length == 3:
+                rv, status, headers = rv  # type: ignore[misc]
+            elif length == 2:
+                if isinstance(rv[1], (Headers, dict, tuple, list)):
+                    rv, headers = rv
+                else:
+                    rv, status = rv  # type: ignore[assignment,misc]
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response tuple."
+                    " The tuple must have the form (body, status, headers),"
+                    " (body, status), or (body, headers)."
+                )
+
+        if rv is None:
+            raise TypeError(
+                f"The view function for {request.endpoint!r} did not"
+                " return a valid response. The function either returned"
+                " None or ended without a return statement."
+            )
+
+        if not isinstance(rv, response_class):
+            if isinstance(rv, cabc.AsyncIterator):
+                # Iterated through ``run_sync``: on the server's loop under ASGI.
+                rv = response_class(iterate_async(rv), status=status, headers=headers)  # type: ignore[arg-type]
+                status = headers = None
+            elif isinstance(rv, (str, bytes, bytearray, cabc.Iterator)):
+                # Status and headers go to the constructor, so a streamed body
+                # is never buffered to apply them.
+                rv = response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
+                status = headers = None
+            elif isinstance(rv, (dict, list)):
+                rv = self.json.response(rv)
+            elif isinstance(rv, BaseResponse) or callable(rv):
+                try:
+                    rv = response_class.force_type(rv, request.environ)  # type: ignore[arg-type]
+                except TypeError as e:
+                    raise TypeError(
+                        f"{e}\nThe view function for {request.endpoint!r} did not"
+                        " return a valid response. The return type must be a"
+                        " string, dict, list, tuple with headers or status,"
+                        " Response instance, or WSGI callable, but it was a"
+                        f" {type(rv).__name__}."
+                    ).with_traceback(sys.exc_info()[2]) from None
+            else:
+                raise TypeError(
+                    f"The view function for {request.endpoint!r} did not"
+                    " return a valid response. The return type must be a"
+                    " string, dict, list, tuple with headers or status,"
+                    " Response instance, or WSGI callable, but it was a"
+                    f" {type(rv).__name__}."
+                )
+
+        response = t.cast(Response, rv)
+        if status is not None:
+            if isinstance(status, (str, bytes, bytearray)):
+                response.status = status
+            else:
+                response.status_code = int(status)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    # -- the WSGI door ------------------------------------------------------------
+
+    def wsgi_app(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> cabc.Iterable[bytes]:
+        """The WSGI application proper; wrap it with middleware, not ``__call__``::
+
+        app.wsgi_app = ProxyFix(app.wsgi_app)
+        """
+        ctx = self.request_context(environ)
+        error: BaseException | None = None
+        try:
+            try:
+                ctx.push()
+                response = self.full_dispatch_request()
+            except Exception as e:
+                error = e
+                response = self.handle_exception(e)
+            except:
+                error = sys.exc_info()[1]
+                raise
+            return response(environ, start_response)
+        finally:
+            preserve = environ.get("werkzeug.debug.preserve_context")
+            if preserve is not None:
+                preserve(_cv_app.get())
+                preserve(_cv_request.get())
+            if error is not None and self.should_ignore_error(error):
+                error = None
+            ctx.pop(error)
+
+    def __call__(self, environ: t.Any, start_response: t.Any = None, send: t.Any = None) -> t.Any:
+        """Serve WSGI as ``app(environ, start_response)`` and ASGI as ``app(scope, receive, send)``.
+
+        The door is chosen by the number of arguments. ``app(scope)`` alone is
+        the ASGI 2 form, which returns the coroutine function to call with
+        ``(receive, send)``.
+        """
+        if send is None and start_response is not None:
+            return self.wsgi_app(environ, start_response)
+        if send is None:
+            scope = environ
+            return lambda receive, send: _asgi.asgi_app(self, scope, receive, send)
+        return _asgi.asgi_app(self, environ, start_response, send)
+
+    async def asgi_app(self, scope: _asgi.Scope, receive: _asgi.Receive, send: _asgi.Send) -> None:
+        """The ASGI 3 application as a coroutine function.
+
+        For servers that detect ASGI by the callable's type (hypercorn:
+        ``hypercorn 'app:app.asgi_app'``); ``app`` itself serves ASGI too.
+        """
+        await _asgi.asgi_app(self, scope, receive, send)
+
+    # -- serving ----------------------------------------------------------------
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        load_dotenv: bool = True,
+        **options: t.Any,
+    ) -> None:
+        """Serve the app with Werkzeug's development server (not for production).
+
+        :param host: the interface to bind, ``127.0.0.1`` by default.
+        :param port: the port, 5000 by default (or ``SERVER_NAME``'s).
+        :param debug: turn debug mode on or off (reloader and debugger).
+        :param load_dotenv: load ``.env`` and ``.flaskenv`` first.
+        :param options: passed to :func:`werkzeug.serving.run_simple`
+            (``use_reloader``, ``use_debugger``, ``threaded``, ``ssl_context``...).
+        """
+        if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
+            from werkzeug.serving import is_running_from_reloader
+
+            if not is_running_from_reloader():
+                click.secho(
+                    " * Ignoring a call to 'app.run()' that would block"
+                    " the current 'demijohn' CLI command.\n"
+                    "   Only call 'app.run()' in an 'if __name__ =="
+                    ' "__main__"\' guard.',
+                    fg="red",
+                )
+            return
+
+        if get_load_dotenv(load_dotenv):
+            cli.load_dotenv()  # type: ignore[attr-defined]
+            if "FLASK_DEBUG" in os.environ:
+                self.debug = get_debug_flag()
+        if debug is not None:
+            self.debug = bool(debug)
+
+        server_name = self.config.get("SERVER_NAME")
+        sn_host = sn_port = None
+        if server_name:
+            sn_host, _, sn_port = server_name.partition(":")
+        if not host:
+            host = sn_host or "127.0.0.1"
+        if port or port == 0:
+            port = int(port)
+        elif sn_port:
+            port = int(sn_port)
+        else:
+            port = 5000
+
+        options.setdefault("use_reloader", self.debug)
+        options.setdefault("use_debugger", self.debug)
+        options.setdefault("threaded", True)
+        cli.show_server_banner(self.debug, self.name)  # type: ignore[attr-defined]
+
+        from werkzeug.serving import run_simple
+
+        try:
+            run_simple(host, port, self, **options)
+        finally:
+            # Allow setup methods again if the server is restarted in-process.
+            self._got_first_request = False

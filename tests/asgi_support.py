@@ -1,0 +1,85 @@
+"""Drive the ASGI door in-process, so tests can check both doors alike."""
+
+from __future__ import annotations
+
+import asyncio
+import typing as t
+
+from werkzeug.datastructures import Headers
+
+from demijohn.testing import FlaskClient
+
+
+def scope_from_environ(environ: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The ASGI HTTP scope a server would build for this WSGI environ."""
+    headers = [
+        (key[5:].replace("_", "-").lower().encode("latin-1"), value.encode("latin-1"))
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    ]
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers.append((key.replace("_", "-").lower().encode(), environ[key].encode()))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": environ.get("SERVER_PROTOCOL", "HTTP/1.1").partition("/")[2],
+        "method": environ["REQUEST_METHOD"],
+        "scheme": environ["wsgi.url_scheme"],
+        "root_path": environ.get("SCRIPT_NAME", "").encode("latin-1").decode(),
+        "path": (environ.get("SCRIPT_NAME", "") + environ["PATH_INFO"]).encode("latin-1").decode(),
+        "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
+        "headers": headers,
+        "client": (environ.get("REMOTE_ADDR", "127.0.0.1"), 50000),
+        "server": (environ["SERVER_NAME"], int(environ["SERVER_PORT"])),
+    }
+
+
+async def call_asgi(
+    app: t.Any, scope: dict[str, t.Any], body: bytes, chunk_size: int = 65536
+) -> list[dict[str, t.Any]]:
+    """Call ``app`` as ASGI 3 with ``body`` and return the messages it sent."""
+    chunks = [body[i : i + chunk_size] for i in range(0, len(body), chunk_size)] or [b""]
+    incoming: list[dict[str, t.Any]] = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+    sent: list[dict[str, t.Any]] = []
+    finished = asyncio.Event()
+
+    async def receive() -> dict[str, t.Any]:
+        if incoming:
+            return incoming.pop(0)
+        await finished.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, t.Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            finished.set()
+
+    await app(scope, receive, send)
+    return sent
+
+
+class AsgiClient(FlaskClient):
+    """The test client, sending each request through the ASGI door instead of WSGI."""
+
+    def run_wsgi_app(  # type: ignore[override]
+        self, environ: dict[str, t.Any], buffered: bool = False
+    ) -> tuple[t.Iterable[bytes], str, Headers]:
+        body = environ["wsgi.input"].read()
+        scope = scope_from_environ(environ)
+        messages = asyncio.run(call_asgi(self.application, scope, body))
+        start = messages[0]
+        assert start["type"] == "http.response.start", messages
+        status = f"{start['status']} {_reason(start['status'])}"
+        headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]])
+        data = [m.get("body", b"") for m in messages[1:]]
+        return data, status, headers
+
+
+def _reason(code: int) -> str:
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    return HTTP_STATUS_CODES.get(code, "UNKNOWN").upper()

@@ -1,0 +1,49 @@
+"""Shared fixtures: a fresh app per test and its test client."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import pytest
+
+import demijohn
+
+# The guide's examples import ``flask``; every test module sees demijohn there.
+demijohn.install_as_flask()
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's FLASK_* variables must not change what tests observe.
+    for key in list(os.environ):
+        if key.startswith("FLASK_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def app(tmp_path: os.PathLike[str]) -> Iterator[demijohn.Flask]:
+    """A bare app rooted in a temporary folder."""
+    app = demijohn.Flask("test_app", root_path=os.fspath(tmp_path))
+    app.config["TESTING"] = True
+    yield app
+    # Loggers are process-global by name: undo what a test did to this one.
+    logger = logging.getLogger("test_app")
+    logger.disabled = False
+    logger.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def client(app: demijohn.Flask) -> demijohn.testing.FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _no_context_leak() -> object:
+    # Every test must leave no app or request context behind.
+    yield
+    from demijohn.globals import _cv_app, _cv_request
+
+    assert _cv_request.get(None) is None, "request context leaked"
+    assert _cv_app.get(None) is None, "app context leaked"

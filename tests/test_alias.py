@@ -1,0 +1,81 @@
+"""The ``flask`` alias: ``demijohn.install_as_flask()``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import demijohn
+
+
+def test_flask_is_demijohn() -> None:
+    import flask
+    import flask.globals
+    import flask.json.provider
+    import flask.sansio.app
+    import flask.views
+
+    assert flask is demijohn
+    assert flask.Flask is demijohn.Flask
+    assert flask.globals.request is demijohn.request
+    assert flask.json.provider.DefaultJSONProvider is demijohn.json.provider.DefaultJSONProvider
+    assert flask.sansio.app.App is demijohn.Flask
+    assert flask.views.MethodView is demijohn.views.MethodView
+    assert sys.modules["flask.cli"] is sys.modules["demijohn.cli"]
+
+
+def test_install_is_idempotent() -> None:
+    demijohn.install_as_flask()
+    demijohn.install_as_flask()
+    import flask
+
+    assert flask is demijohn
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_plain_import_flask_reaches_submodules() -> None:
+    result = _run(
+        """
+        import demijohn
+        demijohn.install_as_flask()
+        import flask
+        print(flask.cli.AppGroup.__module__, flask.globals.__name__,
+              flask.json.dumps.__module__, flask.wrappers.Response.__module__,
+              flask.__version__)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "demijohn.cli",
+        "demijohn.globals",
+        "demijohn.json",
+        "demijohn.wrappers",
+        "3.1.3",
+    ]
+
+
+def test_refuses_after_real_flask_was_imported() -> None:
+    # A stand-in module plays the already-imported real Flask.
+    result = _run(
+        """
+        import sys, types
+        sys.modules["flask"] = types.ModuleType("flask")
+        import demijohn
+        try:
+            demijohn.install_as_flask()
+        except RuntimeError as e:
+            print("refused:", e)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("refused: The real 'flask' package was imported")

@@ -1,0 +1,417 @@
+"""The ASGI door: environ building, bodies, streaming, concurrency, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import typing as t
+
+import httpx
+import pytest
+from asgi_support import call_asgi
+
+import demijohn
+from demijohn import request
+
+
+def _scope(path: str = "/", method: str = "GET", **extra: t.Any) -> dict[str, t.Any]:
+    scope: dict[str, t.Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"example.test")],
+        "client": ("10.0.0.7", 1234),
+        "server": ("example.test", 80),
+    }
+    scope.update(extra)
+    return scope
+
+
+def _run(app: t.Any, scope: dict[str, t.Any], body: bytes = b"", **kw: t.Any) -> list[t.Any]:
+    return asyncio.run(call_asgi(app, scope, body, **kw))
+
+
+def _single_message_receive() -> t.Callable[[], t.Awaitable[dict[str, t.Any]]]:
+    """An ASGI ``receive``: the empty body, then blocks like a server until cancelled."""
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, t.Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    return receive
+
+
+def _body(messages: list[dict[str, t.Any]]) -> bytes:
+    return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+
+
+def test_request_data_reaches_the_view(app: demijohn.Flask) -> None:
+    @app.post("/echo/<name>")
+    def echo(name: str) -> dict[str, t.Any]:
+        return {
+            "name": name,
+            "q": request.args.get("q"),
+            "form": request.form.to_dict(),
+            "remote": request.remote_addr,
+            "host": request.host,
+            "cookie": request.cookies.get("a"),
+            "url": request.url,
+        }
+
+    scope = _scope(
+        "/echo/ad%C3%A9",
+        "POST",
+        query_string=b"q=1",
+        headers=[
+            (b"host", b"example.test"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"cookie", b"a=1"),
+            (b"cookie", b"b=2"),
+        ],
+    )
+    scope["path"] = "/echo/adé"
+    messages = _run(app, scope, b"x=1&y=2", chunk_size=3)
+    assert messages[0]["status"] == 200
+    assert json.loads(_body(messages)) == {
+        "name": "adé",
+        "q": "1",
+        "form": {"x": "1", "y": "2"},
+        "remote": "10.0.0.7",
+        "host": "example.test",
+        "cookie": "1",
+        "url": "http://example.test/echo/adé?q=1",
+    }
+
+
+def test_asgi2_form(app: demijohn.Flask) -> None:
+    app.add_url_rule("/", "index", lambda: "two-step")
+
+    async def main() -> list[t.Any]:
+        instance = app(_scope())
+        sent: list[t.Any] = []
+
+        receive = _single_message_receive()
+
+        async def send(message: dict[str, t.Any]) -> None:
+            sent.append(message)
+
+        await instance(receive, send)
+        return sent
+
+    assert _body(asyncio.run(main())) == b"two-step"
+
+
+def test_root_path_becomes_script_name(app: demijohn.Flask) -> None:
+    @app.route("/page")
+    def page() -> str:
+        return f"{request.script_root} {request.path} {demijohn.url_for('page')}"
+
+    messages = _run(app, _scope("/mount/page", root_path="/mount"))
+    assert _body(messages) == b"/mount /page /mount/page"
+
+
+def test_body_over_limit_is_413_without_reading(app: demijohn.Flask) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    app.add_url_rule("/", "index", lambda: str(len(request.get_data())), methods=["POST"])
+    declared = _scope(
+        method="POST",
+        headers=[(b"host", b"x"), (b"content-length", b"1000")],
+    )
+    assert _run(app, declared, b"y" * 1000)[0]["status"] == 413
+    chunked = _scope(method="POST")
+    assert _run(app, chunked, b"y" * 1000, chunk_size=7)[0]["status"] == 413
+    assert _body(_run(app, _scope(method="POST"), b"y" * 8, chunk_size=3)) == b"8"
+
+
+def test_large_body_is_spooled(app: demijohn.Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(demijohn.asgi, "SPOOL_MAX_SIZE", 16)
+    app.add_url_rule("/", "index", lambda: str(len(request.get_data())), methods=["POST"])
+    assert _body(_run(app, _scope(method="POST"), b"z" * 5000, chunk_size=1000)) == b"5000"
+
+
+def test_unhandled_error_is_500(app: demijohn.Flask) -> None:
+    app.config["TESTING"] = False
+    app.logger.disabled = True
+    app.add_url_rule("/", "index", lambda: 1 / 0)
+    messages = _run(app, _scope())
+    assert messages[0]["status"] == 500
+
+
+def test_propagated_error_still_answers_500(app: demijohn.Flask) -> None:
+    app.add_url_rule("/", "index", lambda: 1 / 0)
+    sent: list[t.Any] = []
+
+    async def main() -> None:
+        receive = _single_message_receive()
+
+        async def send(message: dict[str, t.Any]) -> None:
+            sent.append(message)
+
+        await app(_scope(), receive, send)
+
+    with pytest.raises(ZeroDivisionError):
+        asyncio.run(main())
+    assert sent[0]["status"] == 500
+
+
+def test_async_view_runs_on_the_server_loop(app: demijohn.Flask) -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+    threads: list[int] = []
+
+    @app.route("/")
+    async def index() -> str:
+        loops.append(asyncio.get_running_loop())
+        threads.append(threading.get_ident())
+        return request.args.get("x", "none")
+
+    async def main() -> tuple[asyncio.AbstractEventLoop, bytes]:
+        messages = await call_asgi(app, _scope(query_string=b"x=1"), b"")
+        return asyncio.get_running_loop(), _body(messages)
+
+    loop, body = asyncio.run(main())
+    assert body == b"1"
+    assert loops == [loop]
+    assert threads == [threading.get_ident()]
+
+
+def test_async_views_are_concurrent(app: demijohn.Flask) -> None:
+    @app.route("/")
+    async def index() -> str:
+        await asyncio.sleep(0.2)
+        return request.args["n"]
+
+    async def main() -> list[bytes]:
+        results = await asyncio.gather(
+            *(call_asgi(app, _scope(query_string=f"n={i}".encode()), b"") for i in range(50))
+        )
+        return [_body(r) for r in results]
+
+    started = time.perf_counter()
+    bodies = asyncio.run(main())
+    elapsed = time.perf_counter() - started
+    assert bodies == [str(i).encode() for i in range(50)]
+    assert elapsed < 2.0  # 50 x 0.2 s sequentially would be 10 s
+
+
+def test_sync_view_runs_in_a_worker_thread(app: demijohn.Flask) -> None:
+    threads: list[int] = []
+
+    @app.route("/")
+    def index() -> str:
+        threads.append(threading.get_ident())
+        return "sync"
+
+    assert _body(_run(app, _scope())) == b"sync"
+    assert threads and threads[0] != threading.get_ident()
+
+
+def test_async_hooks_on_sync_view_use_the_server_loop(app: demijohn.Flask) -> None:
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    @app.before_request
+    async def before() -> None:
+        loops.append(asyncio.get_running_loop())
+
+    app.add_url_rule("/", "index", lambda: "ok")
+
+    async def main() -> asyncio.AbstractEventLoop:
+        await call_asgi(app, _scope(), b"")
+        return asyncio.get_running_loop()
+
+    assert loops == [asyncio.run(main())]
+
+
+def test_streaming_sync_and_async_generators(app: demijohn.Flask) -> None:
+    @app.route("/sync")
+    def sync_stream() -> demijohn.Response:
+        def gen() -> t.Iterator[str]:
+            yield "a"
+            yield "b"
+
+        return demijohn.Response(gen(), mimetype="text/plain")
+
+    @app.route("/async")
+    async def async_stream() -> t.Any:
+        async def gen() -> t.AsyncIterator[str]:
+            for part in ("x", "y", "z"):
+                await asyncio.sleep(0)
+                yield part
+
+        return gen()
+
+    sync_messages = _run(app, _scope("/sync"))
+    assert [m.get("body") for m in sync_messages[1:]] == [b"a", b"b", b""]
+    assert _body(_run(app, _scope("/async"))) == b"xyz"
+
+
+def test_disconnect_closes_the_stream(app: demijohn.Flask) -> None:
+    closed = threading.Event()
+    torn_down = threading.Event()
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        torn_down.set()
+
+    @app.route("/")
+    def endless() -> demijohn.Response:
+        @demijohn.stream_with_context
+        def gen() -> t.Iterator[str]:
+            try:
+                for i in range(10_000):
+                    time.sleep(0.005)
+                    yield f"{i}\n"
+            finally:
+                closed.set()
+
+        return demijohn.Response(gen())
+
+    async def main() -> int:
+        received: list[t.Any] = []
+        disconnected = asyncio.Event()
+        requested = False
+
+        async def receive() -> dict[str, t.Any]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, t.Any]) -> None:
+            received.append(message)
+            if len(received) == 5:
+                disconnected.set()
+
+        await asyncio.wait_for(app(_scope(), receive, send), timeout=10)
+        return len(received)
+
+    count = asyncio.run(main())
+    assert count < 100
+    assert closed.wait(5)
+    assert torn_down.wait(5)
+
+
+def test_lifespan() -> None:
+    app = demijohn.Flask("lifespan_app", static_folder=None)
+    sent: list[t.Any] = []
+
+    async def main() -> None:
+        messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+
+        async def receive() -> dict[str, t.Any]:
+            return messages.pop(0)
+
+        async def send(message: dict[str, t.Any]) -> None:
+            sent.append(message)
+
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+
+    asyncio.run(main())
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+SERVER_APP = textwrap.dedent(
+    """
+    import asyncio, time
+    from demijohn import Flask, Response, request
+
+    app = Flask(__name__)
+
+    @app.route("/sleep")
+    async def sleep():
+        await asyncio.sleep(0.5)
+        return "slept"
+
+    @app.route("/sync")
+    def sync():
+        return "sync " + request.args.get("x", "")
+
+    @app.route("/stream")
+    def stream():
+        def gen():
+            yield "first\\n"
+            time.sleep(1.5)
+            yield "second\\n"
+        return Response(gen(), mimetype="text/plain")
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
+    folder = tmp_path_factory.mktemp("uvicorn_app")
+    (folder / "served.py").write_text(SERVER_APP)
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(folder)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "served:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/sync", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("uvicorn did not start")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_uvicorn_serves_concurrent_async_views(uvicorn_server: str) -> None:
+    async def main() -> list[str]:
+        async with httpx.AsyncClient(base_url=uvicorn_server, timeout=10) as client:
+            responses = await asyncio.gather(*(client.get("/sleep") for _ in range(20)))
+        return [r.text for r in responses]
+
+    started = time.perf_counter()
+    assert asyncio.run(main()) == ["slept"] * 20
+    assert time.perf_counter() - started < 5  # sequentially: 10 s
+    assert httpx.get(f"{uvicorn_server}/sync?x=1", timeout=5).text == "sync 1"
+
+
+def test_uvicorn_streams_first_chunk_early(uvicorn_server: str) -> None:
+    started = time.perf_counter()
+    with httpx.stream("GET", f"{uvicorn_server}/stream", timeout=10) as response:
+        lines = response.iter_lines()
+        assert next(lines) == "first"
+        first_at = time.perf_counter() - started
+        assert next(lines) == "second"
+    assert first_at < 1.2  # before the generator's 1.5 s pause ended

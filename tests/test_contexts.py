@@ -1,0 +1,193 @@
+"""Application and request contexts, ``g``, and the context helpers."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import demijohn
+from demijohn import (
+    after_this_request,
+    copy_current_request_context,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+    session,
+)
+
+
+def test_outside_app_context_errors() -> None:
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        current_app.name  # noqa: B018
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        g.x  # noqa: B018
+    with pytest.raises(RuntimeError, match="Working outside of request context"):
+        request.path  # noqa: B018
+    with pytest.raises(RuntimeError, match="Working outside of request context"):
+        session.get("x")
+    assert not current_app
+    assert not request
+
+
+def test_app_context_binds_current_app_and_g(app: demijohn.Flask) -> None:
+    assert not has_app_context()
+    with app.app_context() as ctx:
+        assert has_app_context()
+        assert not has_request_context()
+        assert current_app._get_current_object() is app  # type: ignore[attr-defined]
+        assert ctx.app is app
+        g.user = "ada"
+        assert g.user == "ada"
+        assert g.get("user") == "ada"
+        assert g.get("missing", 1) == 1
+        assert "user" in g
+        assert list(g) == ["user"]
+        assert g.setdefault("n", 5) == 5
+        assert g.setdefault("n", 6) == 5
+        assert g.pop("n") == 5
+        assert g.pop("n", None) is None
+        with pytest.raises(KeyError):
+            g.pop("n")
+        with pytest.raises(AttributeError):
+            g.missing  # noqa: B018
+        assert bool(g)  # truthy even with data removed
+    assert not has_app_context()
+
+
+def test_g_is_fresh_per_context(app: demijohn.Flask) -> None:
+    with app.app_context():
+        g.value = 1
+    with app.app_context():
+        assert "value" not in g
+
+
+def test_nested_app_contexts_and_teardown_once(app: demijohn.Flask) -> None:
+    calls: list[object] = []
+    app.teardown_appcontext(calls.append)
+    ctx = app.app_context()
+    with ctx:
+        with ctx:
+            pass
+        assert calls == []
+    assert calls == [None]
+
+
+def test_request_context_pushes_app_context(app: demijohn.Flask) -> None:
+    with app.test_request_context("/path?x=1", method="POST"):
+        assert has_request_context()
+        assert has_app_context()
+        assert request.path == "/path"
+        assert request.args["x"] == "1"
+        assert request.method == "POST"
+        assert current_app._get_current_object() is app  # type: ignore[attr-defined]
+    assert not has_app_context()
+
+
+def test_request_context_reuses_active_app_context(app: demijohn.Flask) -> None:
+    with app.app_context():
+        g.shared = True
+        with app.test_request_context():
+            assert g.shared is True
+
+
+def test_popping_wrong_context_is_an_error(app: demijohn.Flask) -> None:
+    first = app.app_context()
+    second = app.app_context()
+    first.push()
+    second.push()
+    with pytest.raises(AssertionError, match="Popped wrong app context"):
+        first.pop()
+    # Clean up what the failed pop left behind.
+    from demijohn.globals import _cv_app
+
+    while _cv_app.get(None) is not None:
+        _cv_app.get().pop()
+
+
+def test_after_this_request(app: demijohn.Flask) -> None:
+    @app.route("/")
+    def index() -> str:
+        @after_this_request
+        def add_header(response: demijohn.Response) -> demijohn.Response:
+            response.headers["X-Foo"] = "Parachute"
+            return response
+
+        return "ok"
+
+    assert app.test_client().get("/").headers["X-Foo"] == "Parachute"
+    with pytest.raises(RuntimeError, match="'after_this_request' can only be used"):
+        after_this_request(lambda r: r)
+
+
+def test_copy_current_request_context_in_thread(app: demijohn.Flask) -> None:
+    seen: list[str] = []
+
+    @app.route("/")
+    def index() -> str:
+        @copy_current_request_context
+        def work() -> None:
+            seen.append(request.args["who"])
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(timeout=5)
+        return "ok"
+
+    app.test_client().get("/?who=ada")
+    assert seen == ["ada"]
+    with pytest.raises(RuntimeError, match="can only be used when a request context is active"):
+        copy_current_request_context(lambda: None)
+
+
+def test_contexts_are_isolated_between_threads(app: demijohn.Flask) -> None:
+    results: dict[str, bool] = {}
+
+    def other_thread() -> None:
+        results["app"] = has_app_context()
+        results["request"] = has_request_context()
+
+    with app.test_request_context():
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join(timeout=5)
+    assert results == {"app": False, "request": False}
+
+
+def test_signals_for_app_context(app: demijohn.Flask) -> None:
+    events: list[tuple[str, object]] = []
+
+    def pushed(sender: object, **kw: object) -> None:
+        events.append(("pushed", sender))
+
+    def popped(sender: object, **kw: object) -> None:
+        events.append(("popped", sender))
+
+    def tearing(sender: object, **kw: object) -> None:
+        events.append(("tearing", kw["exc"]))
+
+    with (
+        demijohn.appcontext_pushed.connected_to(pushed, app),
+        demijohn.appcontext_popped.connected_to(popped, app),
+        demijohn.appcontext_tearing_down.connected_to(tearing, app),
+        app.app_context(),
+    ):
+        pass
+    assert events == [("pushed", app), ("tearing", None), ("popped", app)]
+
+
+def test_no_state_leaks_between_requests(app: demijohn.Flask) -> None:
+    @app.route("/set")
+    def set_value() -> str:
+        g.value = "secret"
+        return "set"
+
+    @app.route("/get")
+    def get_value() -> str:
+        return g.get("value", "empty")
+
+    client = app.test_client()
+    assert client.get("/set").text == "set"
+    assert client.get("/get").text == "empty"

@@ -1,0 +1,704 @@
+"""demijohn.sessions: session classes, the interface, and the signed-cookie backend."""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import hashlib
+import logging
+import time
+import typing as t
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from werkzeug.datastructures import CallbackDict
+
+import demijohn
+from demijohn import sessions as sessions_module
+from demijohn.sessions import (
+    NullSession,
+    SecureCookieSession,
+    SecureCookieSessionInterface,
+    SessionInterface,
+    SessionMixin,
+    session_json_serializer,
+)
+from demijohn.wrappers import Request, Response
+
+NULL_SESSION_MESSAGE = (
+    "The session is unavailable because no secret key was set. Set the"
+    " secret_key on the application to something unique and secret."
+)
+
+
+@pytest.fixture
+def keyed_app(app: demijohn.Flask) -> demijohn.Flask:
+    """An app with a secret key and its own session interface (so caches are fresh)."""
+    app.secret_key = "test-secret"
+    app.session_interface = SecureCookieSessionInterface()
+    return app
+
+
+def signer_for(
+    key: str | bytes, salt: str = "cookie-session", **kw: t.Any
+) -> URLSafeTimedSerializer:
+    """An itsdangerous serializer signing like the session interface does."""
+    return URLSafeTimedSerializer(
+        key,
+        salt=salt,
+        serializer=session_json_serializer,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
+        **kw,
+    )
+
+
+def request_with_cookie(app: demijohn.Flask, value: str | None, name: str = "session") -> Request:
+    headers = {"Cookie": f"{name}={value}"} if value is not None else {}
+    return app.test_request_context("/", headers=headers).request
+
+
+def open_with(app: demijohn.Flask, cookie: str | None, name: str = "session") -> SessionMixin:
+    """Open the session for a request carrying ``cookie``; it must not be ``None``."""
+    sess = app.session_interface.open_session(app, request_with_cookie(app, cookie, name))
+    assert sess is not None
+    return sess
+
+
+def set_cookie_headers(response: Response) -> list[str]:
+    return response.headers.getlist("Set-Cookie")
+
+
+# -- SessionMixin and the session classes -------------------------------------
+
+
+def test_session_mixin_combines_with_dict_and_callback_dict() -> None:
+    assert not issubclass(SessionMixin, dict)
+    assert issubclass(SessionMixin, cabc.MutableMapping)
+
+    class DictSession(dict[str, t.Any], SessionMixin):
+        pass
+
+    class TrackedSession(CallbackDict[str, t.Any], SessionMixin):
+        pass
+
+    for cls in (DictSession, TrackedSession):
+        sess = cls()
+        assert (sess.new, sess.modified, sess.accessed) == (False, True, True)
+        assert sess.permanent is False
+        sess.permanent = 1  # type: ignore[assignment]
+        assert sess["_permanent"] is True
+        assert sess.permanent is True
+        sess.permanent = False
+        assert sess["_permanent"] is False
+        # Backends keep their own state on instances: the mixin adds no slots.
+        sess.sid = "abc"  # type: ignore[attr-defined]
+        assert isinstance(sess, cabc.MutableMapping)
+
+
+def test_secure_cookie_session_starts_clean() -> None:
+    sess = SecureCookieSession({"a": 1})
+    assert (sess.new, sess.modified, sess.accessed) == (False, False, False)
+    assert SecureCookieSession().items() == set()
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda s: s["a"],
+        lambda s: s.get("a"),
+        lambda s: s.get("missing", 0),
+        lambda s: "a" in s,
+        lambda s: s.setdefault("a", 2),  # existing key: a read
+        lambda s: s.permanent,
+    ],
+)
+def test_reads_mark_accessed_only(read: t.Callable[[SecureCookieSession], t.Any]) -> None:
+    sess = SecureCookieSession({"a": 1})
+    read(sess)
+    assert sess.accessed is True
+    assert sess.modified is False
+    assert sess == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda s: s.__setitem__("b", 2),
+        lambda s: s.__delitem__("a"),
+        lambda s: s.pop("a"),
+        lambda s: s.popitem(),
+        lambda s: s.update(b=2),
+        lambda s: s.clear(),
+        lambda s: s.setdefault("b", 2),
+        lambda s: s.__ior__({"b": 2}),
+        lambda s: setattr(s, "permanent", True),
+    ],
+)
+def test_writes_mark_modified_and_accessed(write: t.Callable[[SecureCookieSession], t.Any]) -> None:
+    sess = SecureCookieSession({"a": 1})
+    write(sess)
+    assert sess.modified is True
+    assert sess.accessed is True
+
+
+def test_nested_mutation_is_not_tracked() -> None:
+    sess = SecureCookieSession({"cart": [1]})
+    sess.modified = False
+    cart = dict.__getitem__(sess, "cart")
+    cart.append(2)
+    assert sess.modified is False
+
+
+def test_null_session_reads_but_refuses_writes() -> None:
+    sess = NullSession()
+    assert isinstance(sess, SecureCookieSession)
+    assert len(sess) == 0
+    assert sess.get("user") is None
+    assert "user" not in sess
+    assert sess.permanent is False
+    with pytest.raises(KeyError):
+        sess["user"]
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda s: s.__setitem__("a", 1),
+        lambda s: s.__delitem__("a"),
+        lambda s: s.pop("a", None),
+        lambda s: s.popitem(),
+        lambda s: s.update(a=1),
+        lambda s: s.clear(),
+        lambda s: s.setdefault("a", 1),
+        lambda s: s.__ior__({"a": 1}),
+        lambda s: setattr(s, "permanent", True),
+    ],
+)
+def test_null_session_write_error(write: t.Callable[[NullSession], t.Any]) -> None:
+    sess = NullSession()
+    with pytest.raises(RuntimeError) as exc_info:
+        write(sess)
+    assert str(exc_info.value) == NULL_SESSION_MESSAGE
+    assert len(sess) == 0
+
+
+# -- SessionInterface ---------------------------------------------------------
+
+
+def test_null_session_helpers(app: demijohn.Flask) -> None:
+    interface = SessionInterface()
+    assert interface.pickle_based is False
+    null = interface.make_null_session(app)
+    assert type(null) is NullSession
+    assert interface.is_null_session(null)
+    assert not interface.is_null_session(SecureCookieSession())
+
+    class OtherNull(NullSession):
+        pass
+
+    interface.null_session_class = OtherNull
+    assert type(interface.make_null_session(app)) is OtherNull
+    assert not interface.is_null_session(null)
+
+
+def test_abstract_methods(app: demijohn.Flask) -> None:
+    interface = SessionInterface()
+    with pytest.raises(NotImplementedError):
+        interface.open_session(app, request_with_cookie(app, None))
+    with pytest.raises(NotImplementedError):
+        interface.save_session(app, SecureCookieSession(), Response())
+
+
+def test_cookie_settings_come_from_config(app: demijohn.Flask) -> None:
+    interface = SessionInterface()
+    assert interface.get_cookie_name(app) == "session"
+    assert interface.get_cookie_domain(app) is None
+    assert interface.get_cookie_path(app) == "/"
+    assert interface.get_cookie_httponly(app) is True
+    assert interface.get_cookie_secure(app) is False
+    assert interface.get_cookie_samesite(app) is None
+    assert interface.get_cookie_partitioned(app) is False
+
+    app.config.update(
+        SESSION_COOKIE_NAME="sid",
+        SESSION_COOKIE_DOMAIN="example.org",
+        SESSION_COOKIE_PATH="/shop",
+        SESSION_COOKIE_HTTPONLY=False,
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PARTITIONED=True,
+        APPLICATION_ROOT="/ignored",
+    )
+    assert interface.get_cookie_name(app) == "sid"
+    assert interface.get_cookie_domain(app) == "example.org"
+    assert interface.get_cookie_path(app) == "/shop"
+    assert interface.get_cookie_httponly(app) is False
+    assert interface.get_cookie_secure(app) is True
+    assert interface.get_cookie_samesite(app) == "Lax"
+    assert interface.get_cookie_partitioned(app) is True
+
+
+def test_cookie_path_falls_back_to_application_root(app: demijohn.Flask) -> None:
+    app.config["APPLICATION_ROOT"] = "/app"
+    assert SessionInterface().get_cookie_path(app) == "/app"
+
+
+def test_expiration_time(app: demijohn.Flask) -> None:
+    interface = SessionInterface()
+    sess = SecureCookieSession()
+    assert interface.get_expiration_time(app, sess) is None
+    sess.permanent = True
+    app.permanent_session_lifetime = timedelta(hours=2)
+    expires = interface.get_expiration_time(app, sess)
+    assert expires is not None
+    assert expires.tzinfo is not None
+    expected = datetime.now(UTC) + timedelta(hours=2)
+    assert abs((expires - expected).total_seconds()) < 5
+
+
+def test_should_set_cookie(app: demijohn.Flask) -> None:
+    interface = SessionInterface()
+    sess = SecureCookieSession({"a": 1})
+    assert interface.should_set_cookie(app, sess) is False
+    sess["b"] = 2
+    assert interface.should_set_cookie(app, sess) is True
+
+    permanent = SecureCookieSession({"_permanent": True})
+    assert interface.should_set_cookie(app, permanent) is True
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    assert interface.should_set_cookie(app, permanent) is False
+
+
+# -- SecureCookieSessionInterface: signing and the serializer cache ------------
+
+
+def test_interface_settings() -> None:
+    interface = SecureCookieSessionInterface()
+    assert interface.salt == "cookie-session"
+    assert interface.key_derivation == "hmac"
+    assert interface.digest_method().name == "sha1"
+    assert interface.serializer is session_json_serializer
+    assert interface.session_class is SecureCookieSession
+
+
+def test_no_secret_key_means_no_serializer_and_no_session(app: demijohn.Flask) -> None:
+    interface = SecureCookieSessionInterface()
+    assert interface.get_signing_serializer(app) is None
+    assert interface.open_session(app, request_with_cookie(app, None)) is None
+    assert interface.open_session(app, request_with_cookie(app, "anything")) is None
+
+
+def test_without_secret_key_the_view_gets_a_null_session(app: demijohn.Flask) -> None:
+    @app.route("/read")
+    def read() -> str:
+        return repr((type(demijohn.session._get_current_object()).__name__, dict(demijohn.session)))
+
+    @app.route("/write")
+    def write() -> str:
+        demijohn.session["user"] = "x"
+        return "unreachable"
+
+    client = app.test_client()
+    rv = client.get("/read")
+    assert rv.get_data(as_text=True) == "('NullSession', {})"
+    assert "Set-Cookie" not in rv.headers
+    with pytest.raises(RuntimeError, match="no secret key was set"):
+        client.get("/write")
+
+
+def test_signing_serializer_is_cached_per_keys(keyed_app: demijohn.Flask) -> None:
+    interface = keyed_app.session_interface
+    assert isinstance(interface, SecureCookieSessionInterface)
+    first = interface.get_signing_serializer(keyed_app)
+    assert first is not None
+    assert interface.get_signing_serializer(keyed_app) is first
+
+    keyed_app.secret_key = "rotated"
+    rotated = interface.get_signing_serializer(keyed_app)
+    assert rotated is not first
+    assert rotated is not None
+    assert rotated.secret_keys == [b"rotated"]
+
+    fallbacks = ["old-1"]
+    keyed_app.config["SECRET_KEY_FALLBACKS"] = fallbacks
+    with_fallback = interface.get_signing_serializer(keyed_app)
+    assert with_fallback is not None
+    assert with_fallback.secret_keys == [b"old-1", b"rotated"]
+    # Changing the list in place is noticed too.
+    fallbacks.append("old-2")
+    grown = interface.get_signing_serializer(keyed_app)
+    assert grown is not None
+    assert grown.secret_keys == [b"old-1", b"old-2", b"rotated"]
+
+    interface.salt = "other-salt"
+    salted = interface.get_signing_serializer(keyed_app)
+    assert salted is not None
+    assert salted.salt == b"other-salt"
+
+    keyed_app.secret_key = None
+    assert interface.get_signing_serializer(keyed_app) is None
+
+
+def test_serializer_cache_is_bounded(keyed_app: demijohn.Flask) -> None:
+    interface = keyed_app.session_interface
+    assert isinstance(interface, SecureCookieSessionInterface)
+    for i in range(100):
+        keyed_app.secret_key = f"key-{i}"
+        interface.get_signing_serializer(keyed_app)
+    assert interface._serializers is not None
+    assert 0 < len(interface._serializers) <= 16
+
+
+def test_no_cookie_opens_an_empty_session_without_building_a_serializer(
+    keyed_app: demijohn.Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[object] = []
+
+    class Counting(URLSafeTimedSerializer):
+        def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(sessions_module, "URLSafeTimedSerializer", Counting)
+    for _ in range(3):
+        sess = open_with(keyed_app, None)
+        assert type(sess) is SecureCookieSession
+        assert dict(sess) == {}
+        assert sess.modified is False
+    # An empty cookie is no cookie.
+    assert dict(open_with(keyed_app, "")) == {}
+    assert built == []
+
+    value = signer_for("test-secret").dumps({"a": 1})
+    for _ in range(3):
+        assert dict(open_with(keyed_app, value)) == {"a": 1}
+    assert len(built) == 1
+
+
+def test_subclass_serializer_override_is_always_consulted(app: demijohn.Flask) -> None:
+    calls: list[str] = []
+
+    class KeyFromElsewhere(SecureCookieSessionInterface):
+        def get_signing_serializer(self, app: demijohn.Flask) -> URLSafeTimedSerializer | None:
+            calls.append("called")
+            return signer_for("vault-key")
+
+    app.session_interface = KeyFromElsewhere()
+    # No app.secret_key, yet the override provides a key.
+    assert type(open_with(app, None)) is SecureCookieSession
+    cookie = signer_for("vault-key").dumps({"from": "vault"})
+    assert dict(open_with(app, cookie)) == {"from": "vault"}
+    assert calls == ["called", "called"]
+
+
+def test_custom_cookie_name_is_read(keyed_app: demijohn.Flask) -> None:
+    keyed_app.config["SESSION_COOKIE_NAME"] = "sid"
+    cookie = signer_for("test-secret").dumps({"a": 1})
+    assert dict(open_with(keyed_app, cookie, "sid")) == {"a": 1}
+    assert dict(open_with(keyed_app, cookie)) == {}
+
+
+# -- rejected cookies ----------------------------------------------------------
+
+
+class _PastSigner(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 3600
+
+
+def _valid_cookie() -> str:
+    return signer_for("test-secret").dumps({"user": "alice"})
+
+
+def _flip(text: str, index: int) -> str:
+    replacement = "A" if text[index] != "A" else "B"
+    return text[:index] + replacement + text[index + 1 :]
+
+
+REJECTED_COOKIES: dict[str, t.Callable[[], str]] = {
+    "tampered payload": lambda: _flip(_valid_cookie(), 3),
+    "tampered signature": lambda: _flip(_valid_cookie(), -2),
+    "tampered timestamp": lambda: _flip(_valid_cookie(), _valid_cookie().index(".") + 2),
+    "truncated": lambda: _valid_cookie()[:-5],
+    "signature removed": lambda: _valid_cookie().rsplit(".", 1)[0],
+    "garbage": lambda: "not-a-session-cookie",
+    "dots only": lambda: "..",
+    "non-ascii": lambda: "caf\u00e9.\u2713.x",
+    "other secret key": lambda: signer_for("someone-else").dumps({"user": "mallory"}),
+    "other salt": lambda: signer_for("test-secret", salt="csrf").dumps({"user": "mallory"}),
+    # itsdangerous's default key derivation (django-concat) instead of hmac.
+    "other key derivation": lambda: URLSafeTimedSerializer(
+        "test-secret", salt="cookie-session", serializer=session_json_serializer
+    ).dumps({"user": "mallory"}),
+    "bad json inside a valid signature": lambda: (
+        TimestampSigner(
+            "test-secret", salt="cookie-session", key_derivation="hmac", digest_method=hashlib.sha1
+        )
+        .sign("e30x")  # base64 "{}" plus junk: signed, but not JSON
+        .decode()
+    ),
+    "not an object": lambda: signer_for("test-secret").dumps(["a", "list"]),
+    "expired": lambda: signer_for("test-secret", signer=_PastSigner).dumps({"user": "alice"}),
+}
+
+
+@pytest.mark.parametrize("make_cookie", REJECTED_COOKIES.values(), ids=REJECTED_COOKIES.keys())
+def test_bad_cookies_give_an_empty_session(
+    keyed_app: demijohn.Flask,
+    make_cookie: t.Callable[[], str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    keyed_app.permanent_session_lifetime = timedelta(minutes=30)
+    with caplog.at_level(logging.DEBUG, logger="demijohn.sessions"):
+        sess = open_with(keyed_app, make_cookie())
+    assert type(sess) is SecureCookieSession
+    assert dict(sess) == {}
+    assert sess.modified is False
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+    assert caplog.records[0].getMessage().startswith("Ignoring session cookie")
+
+
+def test_valid_cookie_control(keyed_app: demijohn.Flask) -> None:
+    # The rejected cases above are built from a cookie that is accepted.
+    assert dict(open_with(keyed_app, _valid_cookie())) == {"user": "alice"}
+
+
+def test_expiry_follows_permanent_session_lifetime(keyed_app: demijohn.Flask) -> None:
+    cookie = signer_for("test-secret", signer=_PastSigner).dumps({"user": "alice"})
+    keyed_app.permanent_session_lifetime = timedelta(hours=2)
+    assert dict(open_with(keyed_app, cookie)) == {"user": "alice"}
+    keyed_app.permanent_session_lifetime = timedelta(minutes=59)
+    assert dict(open_with(keyed_app, cookie)) == {}
+
+
+def test_bad_cookie_through_a_request_is_replaced(keyed_app: demijohn.Flask) -> None:
+    @keyed_app.route("/")
+    def index() -> str:
+        before = dict(demijohn.session)
+        demijohn.session["visits"] = demijohn.session.get("visits", 0) + 1
+        return repr(before)
+
+    client = keyed_app.test_client()
+    client.set_cookie("session", "forged.value.here")
+    rv = client.get("/")
+    assert rv.status_code == 200
+    assert rv.get_data(as_text=True) == "{}"
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    assert signer_for("test-secret").loads(cookie.value) == {"visits": 1}
+
+
+# -- secret key fallbacks -------------------------------------------------------
+
+
+def test_fallback_keys_verify_but_new_cookies_use_the_current_key(
+    keyed_app: demijohn.Flask,
+) -> None:
+    old_cookie = signer_for("old-secret").dumps({"user": "alice"})
+    keyed_app.config["SECRET_KEY_FALLBACKS"] = ["older-secret", "old-secret"]
+
+    @keyed_app.route("/")
+    def index() -> str:
+        user = demijohn.session.get("user")
+        demijohn.session["seen"] = True
+        return str(user)
+
+    client = keyed_app.test_client()
+    client.set_cookie("session", old_cookie)
+    assert client.get("/").get_data(as_text=True) == "alice"
+    new_cookie = client.get_cookie("session")
+    assert new_cookie is not None
+    assert signer_for("test-secret").loads(new_cookie.value) == {"user": "alice", "seen": True}
+    with pytest.raises(BadSignature):
+        signer_for("old-secret").loads(new_cookie.value)
+
+    # Once the old key is retired, its cookies no longer verify.
+    keyed_app.config["SECRET_KEY_FALLBACKS"] = ["older-secret"]
+    client.set_cookie("session", old_cookie)
+    assert client.get("/").get_data(as_text=True) == "None"
+
+
+def test_bytes_secret_key(keyed_app: demijohn.Flask) -> None:
+    keyed_app.secret_key = b"\x00binary-key\xff"
+    cookie = signer_for(b"\x00binary-key\xff").dumps({"k": b"v"})
+    assert dict(open_with(keyed_app, cookie)) == {"k": b"v"}
+
+
+# -- saving ----------------------------------------------------------------------
+
+
+def save(app: demijohn.Flask, sess: SessionMixin) -> Response:
+    response = app.response_class()
+    with app.app_context():
+        app.session_interface.save_session(app, sess, response)
+    return response
+
+
+def test_untouched_session_changes_nothing(keyed_app: demijohn.Flask) -> None:
+    response = save(keyed_app, SecureCookieSession({"a": 1}))
+    assert set_cookie_headers(response) == []
+    assert "Vary" not in response.headers
+
+
+def test_accessed_session_adds_vary_only(keyed_app: demijohn.Flask) -> None:
+    sess = SecureCookieSession({"a": 1})
+    assert sess["a"] == 1
+    response = save(keyed_app, sess)
+    assert set_cookie_headers(response) == []
+    assert response.headers["Vary"] == "Cookie"
+
+
+def test_modified_session_sets_a_signed_cookie(keyed_app: demijohn.Flask) -> None:
+    sess = SecureCookieSession()
+    sess["user"] = "alice"
+    sess["cart"] = (1, 2)
+    response = save(keyed_app, sess)
+    assert response.headers["Vary"] == "Cookie"
+    (header,) = set_cookie_headers(response)
+    value, *attributes = header.split("; ")
+    name, _, cookie = value.partition("=")
+    assert name == "session"
+    assert signer_for("test-secret").loads(cookie) == {"user": "alice", "cart": (1, 2)}
+    # A browser-session cookie: no Expires.
+    assert sorted(attributes) == ["HttpOnly", "Path=/"]
+
+
+def test_cookie_attributes_follow_config(keyed_app: demijohn.Flask) -> None:
+    keyed_app.config.update(
+        SESSION_COOKIE_NAME="sid",
+        SESSION_COOKIE_DOMAIN="example.org",
+        SESSION_COOKIE_PATH="/shop",
+        SESSION_COOKIE_HTTPONLY=False,
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PARTITIONED=True,
+    )
+    sess = SecureCookieSession()
+    sess["a"] = 1
+    (header,) = set_cookie_headers(save(keyed_app, sess))
+    value, *attributes = header.split("; ")
+    assert value.startswith("sid=")
+    assert sorted(attributes) == [
+        "Domain=example.org",
+        "Partitioned",
+        "Path=/shop",
+        "SameSite=Lax",
+        "Secure",
+    ]
+
+
+def test_permanent_session_gets_an_expiry_and_is_refreshed(keyed_app: demijohn.Flask) -> None:
+    keyed_app.permanent_session_lifetime = timedelta(days=3)
+    sess = SecureCookieSession({"_permanent": True, "a": 1})  # as loaded: not modified
+    (header,) = set_cookie_headers(save(keyed_app, sess))
+    expires = next(a for a in header.split("; ") if a.startswith("Expires="))
+    expected = datetime.now(UTC) + timedelta(days=3)
+    sent = datetime.strptime(expires[8:], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
+    assert abs(sent - expected) < timedelta(seconds=5)
+
+    keyed_app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    assert set_cookie_headers(save(keyed_app, SecureCookieSession({"_permanent": True}))) == []
+
+
+def test_emptied_session_deletes_the_cookie(keyed_app: demijohn.Flask) -> None:
+    keyed_app.config.update(
+        SESSION_COOKIE_DOMAIN="example.org",
+        SESSION_COOKIE_PATH="/shop",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_PARTITIONED=True,
+    )
+    sess = SecureCookieSession({"user": "alice"})
+    sess.clear()
+    response = save(keyed_app, sess)
+    assert response.headers["Vary"] == "Cookie"
+    (header,) = set_cookie_headers(response)
+    value, *attributes = header.split("; ")
+    assert value == "session="
+    assert sorted(attributes) == [
+        "Domain=example.org",
+        "Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        "HttpOnly",
+        "Max-Age=0",
+        "Partitioned",
+        "Path=/shop",
+        "SameSite=Strict",
+        "Secure",
+    ]
+
+
+def test_empty_unmodified_session_sets_nothing(keyed_app: demijohn.Flask) -> None:
+    response = save(keyed_app, SecureCookieSession())
+    assert set_cookie_headers(response) == []
+    assert "Vary" not in response.headers
+
+
+def test_session_round_trip_through_requests(keyed_app: demijohn.Flask) -> None:
+    @keyed_app.route("/login")
+    def login() -> str:
+        demijohn.session["user"] = "alice"
+        demijohn.session["since"] = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+        demijohn.session.permanent = True
+        return "ok"
+
+    @keyed_app.route("/me")
+    def me() -> str:
+        return repr(dict(demijohn.session))
+
+    @keyed_app.route("/logout")
+    def logout() -> str:
+        demijohn.session.clear()
+        return "bye"
+
+    client = keyed_app.test_client()
+    rv = client.get("/login")
+    assert rv.headers["Vary"] == "Cookie"
+    assert "Expires=" in rv.headers["Set-Cookie"]
+    assert client.get("/me").get_data(as_text=True) == repr(
+        {"_permanent": True, "since": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC), "user": "alice"}
+    )
+    rv = client.get("/logout")
+    assert "Max-Age=0" in rv.headers["Set-Cookie"]
+    assert client.get_cookie("session") is None
+    assert client.get("/me").get_data(as_text=True) == "{}"
+
+
+def test_session_transaction_uses_the_interface(keyed_app: demijohn.Flask) -> None:
+    @keyed_app.route("/")
+    def index() -> str:
+        return str(demijohn.session.get("user"))
+
+    client = keyed_app.test_client()
+    with client.session_transaction() as sess:
+        sess["user"] = "bob"
+    assert client.get("/").get_data(as_text=True) == "bob"
+
+
+def test_custom_interface_with_dict_session(app: demijohn.Flask) -> None:
+    # The pattern of server-side session extensions: a plain dict + SessionMixin.
+    store: dict[str, dict[str, t.Any]] = {}
+
+    class ServerSession(dict[str, t.Any], SessionMixin):
+        pass
+
+    class ServerInterface(SessionInterface):
+        def open_session(self, app: demijohn.Flask, request: Request) -> ServerSession:
+            return ServerSession(store.get(request.cookies.get("sid", ""), {}))
+
+        def save_session(
+            self, app: demijohn.Flask, session: SessionMixin, response: Response
+        ) -> None:
+            store["fixed"] = dict(session)
+            response.set_cookie("sid", "fixed")
+
+    app.session_interface = ServerInterface()
+
+    @app.route("/")
+    def index() -> str:
+        demijohn.session["n"] = demijohn.session.get("n", 0) + 1
+        return str(demijohn.session["n"])
+
+    client = app.test_client()
+    assert client.get("/").get_data(as_text=True) == "1"
+    assert client.get("/").get_data(as_text=True) == "2"
+    assert store == {"fixed": {"n": 2}}

@@ -1,0 +1,45 @@
+"""The ceiling: the same responses from a bare WSGI callable, no framework.
+
+It does the work any framework must do per request (dispatch on the path,
+serialise the JSON, build the headers) and nothing else, so it bounds from
+below what a framework can cost.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+StartResponse = t.Callable[..., t.Any]
+
+#: Scenarios this app cannot serve (none yet; templates and sessions will be).
+UNSUPPORTED: frozenset[str] = frozenset()
+
+_HTML = "text/html; charset=utf-8"
+
+
+def _hello(environ: dict[str, t.Any]) -> tuple[str, str, bytes]:
+    return "200 OK", _HTML, b"Hello, World!"
+
+
+def _json(environ: dict[str, t.Any]) -> tuple[str, str, bytes]:
+    document = {"message": "Hello, World!", "items": [1, 2, 3], "ok": True}
+    body = json.dumps(document, separators=(",", ":")).encode() + b"\n"
+    return "200 OK", "application/json", body
+
+
+_ROUTES: dict[tuple[str, str], t.Callable[[dict[str, t.Any]], tuple[str, str, bytes]]] = {
+    ("GET", "/hello"): _hello,
+    ("GET", "/json"): _json,
+}
+
+
+def app(environ: dict[str, t.Any], start_response: StartResponse) -> list[bytes]:
+    """Dispatch on method and path; 404 for anything else."""
+    view = _ROUTES.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")))
+    if view is None:
+        status, content_type, body = "404 NOT FOUND", _HTML, b"Not Found"
+    else:
+        status, content_type, body = view(environ)
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]

@@ -6,6 +6,7 @@ import asyncio
 import typing as t
 
 from werkzeug.datastructures import Headers
+from werkzeug.http import HTTP_STATUS_CODES
 
 from demijohn.testing import FlaskClient
 
@@ -62,24 +63,36 @@ async def call_asgi(
     return sent
 
 
+class AsgiAsWsgi:
+    """A WSGI callable that serves each call through ``app``'s ASGI door.
+
+    Wrapping the door this way keeps everything the Werkzeug test client does
+    around the call (cookies, redirects, ``response.request``) unchanged.
+    """
+
+    def __init__(self, app: t.Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
+        body = environ["wsgi.input"].read()
+        messages = asyncio.run(call_asgi(self.app, scope_from_environ(environ), body))
+        start = messages[0]
+        assert start["type"] == "http.response.start", messages
+        status = f"{start['status']} {HTTP_STATUS_CODES.get(start['status'], 'UNKNOWN').upper()}"
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
+        start_response(status, headers)
+        return [m.get("body", b"") for m in messages[1:]]
+
+
 class AsgiClient(FlaskClient):
     """The test client, sending each request through the ASGI door instead of WSGI."""
 
-    def run_wsgi_app(  # type: ignore[override]
+    def run_wsgi_app(
         self, environ: dict[str, t.Any], buffered: bool = False
     ) -> tuple[t.Iterable[bytes], str, Headers]:
-        body = environ["wsgi.input"].read()
-        scope = scope_from_environ(environ)
-        messages = asyncio.run(call_asgi(self.application, scope, body))
-        start = messages[0]
-        assert start["type"] == "http.response.start", messages
-        status = f"{start['status']} {_reason(start['status'])}"
-        headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]])
-        data = [m.get("body", b"") for m in messages[1:]]
-        return data, status, headers
-
-
-def _reason(code: int) -> str:
-    from werkzeug.http import HTTP_STATUS_CODES
-
-    return HTTP_STATUS_CODES.get(code, "UNKNOWN").upper()
+        flask_app = self.application
+        self.application = AsgiAsWsgi(flask_app)
+        try:
+            return super().run_wsgi_app(environ, buffered=buffered)
+        finally:
+            self.application = flask_app

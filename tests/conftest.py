@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from asgi_support import AsgiClient
 
 import demijohn
 
@@ -22,11 +23,23 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Every test built on the ``app`` fixture runs through both doors: its test
+    # client speaks WSGI in one run and ASGI in the other. Tests of what only
+    # the WSGI door has (``with client:`` keeping the context, per-thread loops)
+    # are marked ``wsgi_only``.
+    if "door" in metafunc.fixturenames:
+        only_wsgi = metafunc.definition.get_closest_marker("wsgi_only") is not None
+        metafunc.parametrize("door", ["wsgi"] if only_wsgi else ["wsgi", "asgi"])
+
+
 @pytest.fixture
-def app(tmp_path: os.PathLike[str]) -> Iterator[demijohn.Flask]:
-    """A bare app rooted in a temporary folder."""
+def app(tmp_path: os.PathLike[str], door: str) -> Iterator[demijohn.Flask]:
+    """A bare app rooted in a temporary folder, tested through ``door``."""
     app = demijohn.Flask("test_app", root_path=os.fspath(tmp_path))
     app.config["TESTING"] = True
+    if door == "asgi":
+        app.test_client_class = AsgiClient
     yield app
     # Loggers are process-global by name: undo what a test did to this one.
     logger = logging.getLogger("test_app")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 import demijohn
 from demijohn import g, request
 
@@ -63,6 +65,7 @@ def test_gather_inside_view(app: demijohn.Flask) -> None:
     assert app.test_client().get("/").json == {"results": [0, 2, 4]}
 
 
+@pytest.mark.wsgi_only
 def test_event_loop_is_reused_per_thread(app: demijohn.Flask) -> None:
     loops: list[asyncio.AbstractEventLoop] = []
 

@@ -195,6 +195,7 @@ def test_tuple_with_headers(app: demijohn.Flask) -> None:
     assert client.get("/c").headers["X-C"] == "3"
 
 
+@pytest.mark.wsgi_only
 def test_generator_is_streamed(app: demijohn.Flask) -> None:
     produced: list[int] = []
 

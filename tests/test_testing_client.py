@@ -76,6 +76,7 @@ def test_cookies_kept_across_requests(app: demijohn.Flask) -> None:
     assert app.test_client(use_cookies=False).get("/get").text == "none"
 
 
+@pytest.mark.wsgi_only
 def test_with_client_keeps_request_context(app: demijohn.Flask) -> None:
     @app.route("/")
     def index() -> str:

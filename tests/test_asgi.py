@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
 import sys
 import textwrap
 import threading
@@ -16,6 +13,7 @@ import typing as t
 import httpx
 import pytest
 from asgi_support import call_asgi
+from servers import free_port, running_server
 
 import demijohn
 from demijohn import request
@@ -326,12 +324,6 @@ def test_lifespan() -> None:
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 SERVER_APP = textwrap.dedent(
     """
     import asyncio, time
@@ -363,36 +355,16 @@ SERVER_APP = textwrap.dedent(
 def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[str]:
     folder = tmp_path_factory.mktemp("uvicorn_app")
     (folder / "served.py").write_text(SERVER_APP)
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(folder)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "served:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{base}/sync", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("uvicorn did not start")
+    command = [sys.executable, "-m", "uvicorn", "served:app", "--host", "127.0.0.1"]
+    with running_server(
+        [*command, "--port", str(port)],
+        probe_url=f"{base}/sync",
+        cwd=folder,
+        env={"PYTHONPATH": str(folder)},
+    ):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def test_uvicorn_serves_concurrent_async_views(uvicorn_server: str) -> None:

@@ -72,7 +72,7 @@ def _thread_loop() -> asyncio.AbstractEventLoop:
     return holder.loop
 
 
-def _run_on_server_loop(loop: asyncio.AbstractEventLoop, coro: t.Coroutine[t.Any, t.Any, T]) -> T:
+def _run_on_server_loop(loop: asyncio.AbstractEventLoop, coro: t.Awaitable[T]) -> T:
     future: concurrent.futures.Future[T] = concurrent.futures.Future()
     context = contextvars.copy_context()
 
@@ -85,13 +85,14 @@ def _run_on_server_loop(loop: asyncio.AbstractEventLoop, coro: t.Coroutine[t.Any
             future.set_result(task.result())
 
     def start() -> None:
-        loop.create_task(coro, context=context).add_done_callback(finish)
+        task = coro if asyncio.iscoroutine(coro) else _await(coro)
+        loop.create_task(task, context=context).add_done_callback(finish)
 
     loop.call_soon_threadsafe(start)
     return future.result()
 
 
-def _run_in_fallback_thread(coro: t.Coroutine[t.Any, t.Any, T]) -> T:
+def _run_in_fallback_thread(coro: t.Awaitable[T]) -> T:
     # A loop is already running in this thread (sync code called from async
     # code outside a bridge); it cannot be re-entered, so use a helper thread.
     global _fallback_pool
@@ -104,8 +105,8 @@ def _run_in_fallback_thread(coro: t.Coroutine[t.Any, t.Any, T]) -> T:
     return _fallback_pool.submit(context.run, run_sync, coro).result()
 
 
-def run_sync(coro: t.Coroutine[t.Any, t.Any, T]) -> T:
-    """Run ``coro`` to completion and return its result, from synchronous code."""
+def run_sync(coro: t.Awaitable[T]) -> T:
+    """Run ``coro`` (any awaitable) to completion and return its result, from synchronous code."""
     if greenlet is not None:
         current = greenlet.getcurrent()
         if type(current) is _Bridge:
@@ -129,7 +130,7 @@ def iterate_async(iterator: t.AsyncIterator[T]) -> t.Iterator[T]:
     try:
         while True:
             try:
-                yield run_sync(iterator.__anext__())  # type: ignore[arg-type]
+                yield run_sync(iterator.__anext__())
             except StopAsyncIteration:
                 done = True
                 return
@@ -137,6 +138,10 @@ def iterate_async(iterator: t.AsyncIterator[T]) -> t.Iterator[T]:
         aclose = getattr(iterator, "aclose", None)
         if not done and aclose is not None:
             run_sync(aclose())
+
+
+async def _await(awaitable: t.Awaitable[T]) -> T:
+    return await awaitable
 
 
 def bridge_available() -> bool:
@@ -156,6 +161,10 @@ async def run_in_bridge(func: t.Callable[..., T], *args: t.Any) -> T:
     bridge.gr_context = context
     request = bridge.switch(*args)
     while not bridge.dead:
+        if not asyncio.iscoroutine(request):
+            # Servers may hand out plain awaitables (granian's ``send``), which
+            # a task cannot take directly.
+            request = _await(request)
         try:
             value = await asyncio.get_running_loop().create_task(request, context=context)
         except BaseException as e:

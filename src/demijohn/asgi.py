@@ -38,7 +38,7 @@ if t.TYPE_CHECKING:
 Scope = t.MutableMapping[str, t.Any]
 Message = t.MutableMapping[str, t.Any]
 Receive = t.Callable[[], t.Awaitable[Message]]
-Send = t.Callable[[Message], t.Coroutine[t.Any, t.Any, None]]
+Send = t.Callable[[Message], t.Awaitable[None]]
 
 #: Request bodies larger than this are spooled to a temporary file.
 SPOOL_MAX_SIZE = 1024 * 1024

@@ -1096,7 +1096,7 @@ class Flask(Scaffold):
             return
 
         if get_load_dotenv(load_dotenv):
-            cli.load_dotenv()  # type: ignore[attr-defined]
+            cli.load_dotenv()
             if "FLASK_DEBUG" in os.environ:
                 self.debug = get_debug_flag()
         if debug is not None:
@@ -1118,7 +1118,7 @@ class Flask(Scaffold):
         options.setdefault("use_reloader", self.debug)
         options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
-        cli.show_server_banner(self.debug, self.name)  # type: ignore[attr-defined]
+        cli.show_server_banner(self.debug, self.name)
 
         from werkzeug.serving import run_simple
 

@@ -201,7 +201,7 @@ class FlaskCliRunner(CliRunner):
         if cli is None:
             cli = self.app.cli
         if "obj" not in kwargs:
-            from .cli import ScriptInfo  # type: ignore[attr-defined]
+            from .cli import ScriptInfo
 
             kwargs["obj"] = ScriptInfo(create_app=lambda: self.app)
         return super().invoke(cli, args, **kwargs)

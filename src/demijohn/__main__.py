@@ -1,0 +1,5 @@
+"""``python -m demijohn``: the same as the ``demijohn`` command."""
+
+from .cli import main
+
+main()

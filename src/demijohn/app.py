@@ -18,8 +18,9 @@ import typing as t
 import weakref
 from datetime import timedelta
 from functools import update_wrapper
+from inspect import CO_COROUTINE
 from itertools import chain
-from types import TracebackType
+from types import FunctionType, TracebackType
 from urllib.parse import quote as _url_quote
 
 import click
@@ -47,6 +48,7 @@ from .globals import _cv_app, _cv_request, g, request, request_ctx, session
 from .helpers import _split_blueprint_path, get_debug_flag, get_flashed_messages, get_load_dotenv
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
+from .routing import IndexedMap
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
@@ -134,7 +136,7 @@ class Flask(Scaffold):
     #: The class of URL rules.
     url_rule_class = Rule
     #: The class of :attr:`url_map`.
-    url_map_class = Map
+    url_map_class: type[Map] = IndexedMap
     #: The test client class; :class:`~demijohn.testing.FlaskClient` if ``None``.
     test_client_class: type[FlaskClient] | None = None
     #: The CLI runner class; :class:`~demijohn.testing.FlaskCliRunner` if ``None``.
@@ -229,6 +231,8 @@ class Flask(Scaffold):
         self.extensions: dict[str, t.Any] = {}
         #: The Werkzeug :class:`~werkzeug.routing.Map` of URL rules.
         self.url_map = self.url_map_class(host_matching=host_matching)
+        # A subclass that binds the map its own way must see every request.
+        self._default_url_adapter = type(self).create_url_adapter is Flask.create_url_adapter
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
 
@@ -512,6 +516,23 @@ class Flask(Scaffold):
 
     # -- URLs -------------------------------------------------------------------
 
+    def _binds_url_adapter_lazily(self) -> bool:
+        """Whether a request context may bind the URL map on first use instead of at once.
+
+        Only when binding cannot fail or depend on the host (no
+        ``TRUSTED_HOSTS``, ``SERVER_NAME``, host or subdomain matching), the
+        map can match static rules itself, and ``create_url_adapter`` is ours.
+        """
+        config = self.config
+        return (
+            self._default_url_adapter
+            and config["TRUSTED_HOSTS"] is None
+            and config["SERVER_NAME"] is None
+            and not self.subdomain_matching
+            and isinstance(self.url_map, IndexedMap)
+            and not self.url_map.host_matching
+        )
+
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Bind :attr:`url_map` for a request, or for ``SERVER_NAME`` without one.
 
@@ -642,6 +663,15 @@ class Flask(Scaffold):
 
     def ensure_sync(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
         """Return ``func`` callable from sync code: coroutine functions are wrapped."""
+        # A plain function is the common case, and its code flags tell at
+        # once (unless marked with inspect.markcoroutinefunction, 3.12+);
+        # anything else (partials, methods, callables) gets the full check.
+        if (
+            type(func) is FunctionType
+            and not func.__code__.co_flags & CO_COROUTINE
+            and "_is_coroutine_marker" not in func.__dict__
+        ):
+            return func
         if inspect.iscoroutinefunction(func):
             return self.async_to_sync(func)
         return func

@@ -118,6 +118,10 @@ class AppContext:
         return f"<{type(self).__name__} of {self.app.name!r}>"
 
 
+#: ``RequestContext._url_adapter`` before the map is bound (``None`` means binding failed).
+_UNBOUND = object()
+
+
 class RequestContext:
     """The request context: makes ``request`` and ``session`` available.
 
@@ -137,17 +141,39 @@ class RequestContext:
         if request is None:
             request = app.request_class(environ)
         self.request: Request = request
-        self.url_adapter: MapAdapter | None = None
-        try:
-            self.url_adapter = app.create_url_adapter(request)
-        except HTTPException as e:
-            request.routing_exception = e
+        self._url_adapter: MapAdapter | object | None = _UNBOUND
+        if not app._binds_url_adapter_lazily():
+            self._bind_url_adapter()
         #: Flashed messages read during this request, once loaded.
         self.flashes: list[tuple[str, str]] | None = None
         # ``_session`` is the backing field extensions (Flask-SocketIO) write to.
         self._session: SessionMixin | None = session
         self._after_request_functions: list[t.Callable[[t.Any], t.Any]] = []
         self._cv_tokens: list[tuple[Token[RequestContext], AppContext | None]] = []
+
+    def _bind_url_adapter(self) -> MapAdapter | None:
+        self._url_adapter = None
+        try:
+            self._url_adapter = self.app.create_url_adapter(self.request)
+        except HTTPException as e:
+            self.request.routing_exception = e
+        return self._url_adapter
+
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound to this request (``None`` if binding failed).
+
+        With a plain configuration it is bound on first use: a request that
+        matched a static rule and builds no URL never needs it.
+        """
+        adapter = self._url_adapter
+        if adapter is _UNBOUND:
+            return self._bind_url_adapter()
+        return adapter  # type: ignore[return-value]
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
 
     @property
     def session(self) -> SessionMixin:
@@ -169,8 +195,20 @@ class RequestContext:
 
     def match_request(self) -> None:
         """Match the URL, storing the rule and arguments or the routing exception."""
+        request = self.request
+        if self._url_adapter is _UNBOUND:
+            path = request.environ.get("PATH_INFO", "")
+            if path.isascii():
+                static_rule = self.app.url_map.match_static(path, request.method)  # type: ignore[attr-defined]
+                if static_rule is not None:
+                    request.url_rule = static_rule
+                    request.view_args = {}
+                    return
+        adapter = self.url_adapter
+        if adapter is None:
+            return
         try:
-            rule, args = self.url_adapter.match(return_rule=True)  # type: ignore[union-attr]
+            rule, args = adapter.match(return_rule=True)
         except HTTPException as e:
             self.request.routing_exception = e
         else:
@@ -193,8 +231,7 @@ class RequestContext:
             if self._session is None:
                 self._session = interface.make_null_session(self.app)
 
-        if self.url_adapter is not None:
-            self.match_request()
+        self.match_request()
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
         """Unbind this context; the outermost pop runs the request teardown first."""

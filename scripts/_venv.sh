@@ -60,7 +60,8 @@ _create_venv() {
 _install_stamp() {
     # What the install depends on: the project metadata, the extras, the interpreter.
     {
-        cat "$REPO/pyproject.toml"
+        cat "$REPO/pyproject.toml" "$REPO/requirements/extensions.txt" \
+            "$REPO/requirements/extensions-deps.txt"
         printf '%s\n' "$EXTRAS"
         "$VENV_PY" -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1
@@ -77,8 +78,13 @@ ensure_venv() {
         >/dev/null 2>&1; then
         _say "==> installing demijohn (editable, extras: $EXTRAS) into .venv"
         local log="$VENV/pip-install.log"
-        if ! "$VENV_PY" -m pip install --quiet --disable-pip-version-check \
-            -e ".[$EXTRAS]" >"$log" 2>&1; then
+        # The real Flask extensions the tests run: --no-deps, so their
+        # requirement on "flask" never installs the real Flask; their own
+        # dependencies come pinned from extensions-deps.txt.
+        if ! { "$VENV_PY" -m pip install --quiet --disable-pip-version-check \
+                -e ".[$EXTRAS]" -r requirements/extensions-deps.txt \
+            && "$VENV_PY" -m pip install --quiet --disable-pip-version-check \
+                --no-deps -r requirements/extensions.txt; } >"$log" 2>&1; then
             cat "$log" >&2
             _say "error: pip install failed (log above, also in $log)"
             return 1

@@ -1,0 +1,46 @@
+"""The extension tests run against demijohn, never against a real Flask."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+
+import pytest
+
+import demijohn
+
+
+def test_the_real_flask_distribution_is_not_installed() -> None:
+    with pytest.raises(importlib.metadata.PackageNotFoundError):
+        importlib.metadata.distribution("flask")
+
+
+def test_flask_is_demijohn() -> None:
+    import flask
+    import flask.json.provider
+    import flask.sessions
+
+    assert flask.Flask is demijohn.Flask
+    assert sys.modules["flask"] is demijohn
+    assert flask.sessions.SecureCookieSessionInterface is (
+        demijohn.sessions.SecureCookieSessionInterface
+    )
+    assert flask.__version__ == demijohn.FLASK_API_VERSION
+
+
+@pytest.mark.parametrize(
+    "distribution",
+    [
+        "Flask-SQLAlchemy",
+        "Flask-Migrate",
+        "Flask-Login",
+        "Flask-WTF",
+        "flask-cors",
+        "flask-smorest",
+        "Flask-RESTful",
+        "flask-talisman",
+    ],
+)
+def test_each_extension_is_installed_and_imports(distribution: str) -> None:
+    # requirements/extensions.txt is what scripts/_venv.sh installs with --no-deps.
+    assert importlib.metadata.version(distribution)

@@ -13,6 +13,7 @@ import collections.abc as cabc
 import inspect
 import logging
 import os
+import re
 import sys
 import typing as t
 import weakref
@@ -84,6 +85,16 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         return value
     return timedelta(seconds=value)
+
+
+# ``< int:post_id>``: a space after ``<`` (and before a converter's arguments)
+# as the guide's examples print them. Werkzeug rejects such a rule as malformed,
+# so accepting it changes nothing for rules that work in Flask.
+_SPACED_PLACEHOLDER = re.compile(r"<\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?=[(:>])")
+
+
+def _tidy_rule_placeholders(rule: str) -> str:
+    return _SPACED_PLACEHOLDER.sub(r"<\1", rule)
 
 
 class Flask(Scaffold):
@@ -469,6 +480,8 @@ class Flask(Scaffold):
             if provide_automatic_options:
                 required_methods.add("OPTIONS")
 
+        if "< " in rule:
+            rule = _tidy_rule_placeholders(rule)
         rule_obj = self.url_rule_class(rule, methods=methods | required_methods, **options)
         rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
         self.url_map.add(rule_obj)

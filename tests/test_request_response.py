@@ -345,3 +345,44 @@ def test_response_defaults(app: demijohn.Flask) -> None:
     with app.app_context():
         app.config["MAX_COOKIE_SIZE"] = 10
         assert resp.max_cookie_size == 10
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "extra_headers"),
+    [
+        (200, "GET", {}),
+        (201, "POST", {"X-A": "1"}),
+        (200, "HEAD", {}),
+        (204, "DELETE", {}),
+        (304, "GET", {}),
+        (302, "GET", {"Location": "/ünïcode path"}),
+        (200, "GET", {"Content-Location": "/naïve"}),
+        (500, "GET", {}),
+    ],
+)
+def test_short_wsgi_path_matches_werkzeug(
+    status: int, method: str, extra_headers: dict[str, str]
+) -> None:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Response as WerkzeugResponse
+
+    def send(call: t.Any) -> tuple[str, list[tuple[str, str]], bytes]:
+        seen: list[t.Any] = []
+        body = call(
+            EnvironBuilder(method=method).get_environ(),
+            lambda s, h, e=None: seen.extend((s, h)),
+        )
+        data = b"".join(body)
+        getattr(body, "close", lambda: None)()
+        return seen[0], list(seen[1]), data
+
+    def build(cls: type[WerkzeugResponse]) -> WerkzeugResponse:
+        response = cls("héllo", status=status, headers=extra_headers)
+        response.autocorrect_location_header = False
+        return response
+
+    ours = build(demijohn.Response)
+    theirs = build(WerkzeugResponse)
+    theirs.default_mimetype = "text/html"
+    theirs.headers["Content-Type"] = ours.headers["Content-Type"]
+    assert send(ours) == send(WerkzeugResponse.__call__.__get__(theirs))

@@ -11,12 +11,14 @@ import typing as t
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
+from werkzeug.wsgi import ClosingIterator
 
 from . import json
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
 
 if t.TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
     from werkzeug.routing import Rule
 
 
@@ -141,3 +143,35 @@ class Response(ResponseBase):
         if ctx is not None:
             return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
         return super().max_cookie_size
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> t.Iterable[bytes]:
+        """Send the response (WSGI). A buffered 2xx body takes a short path.
+
+        Werkzeug's general path copies the headers and re-checks the body to
+        fix up ``Location``, ``Content-Length`` and bodiless statuses. A body
+        set with ``set_data`` (a list holding one ``bytes``, its length already
+        in ``Content-Length``) with a 2xx status other than 204, for a request
+        other than ``HEAD``, needs none of that: the result is the same.
+        """
+        body = self.response
+        code = self.status_code
+        if (
+            type(body) is list
+            and len(body) == 1
+            and type(body[0]) is bytes
+            and 200 <= code < 300
+            and code != 204
+            and not self.direct_passthrough
+            and environ.get("REQUEST_METHOD") != "HEAD"
+        ):
+            headers = self.headers
+            if (
+                "Content-Length" in headers
+                and "Location" not in headers
+                and "Content-Location" not in headers
+            ):
+                start_response(self.status, headers.to_wsgi_list())
+                return ClosingIterator(body, self.close)
+        return super().__call__(environ, start_response)

@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import decimal
 import io
+import typing as t
 import uuid
 
 import pytest

@@ -16,11 +16,17 @@ demijohn.install_as_flask()
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A developer's FLASK_* variables must not change what tests observe.
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A developer's FLASK_* variables must not change what tests observe,
+    # and those the code under test sets (FLASK_DEBUG, FLASK_RUN_FROM_CLI
+    # from the CLI, dotenv files) must not reach the next test.
     for key in list(os.environ):
         if key.startswith("FLASK_"):
             monkeypatch.delenv(key)
+    yield
+    for key in list(os.environ):
+        if key.startswith("FLASK_"):
+            del os.environ[key]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

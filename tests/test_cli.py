@@ -534,3 +534,73 @@ def test_find_best_app_ignores_non_apps() -> None:
     module.app = "not an app"  # type: ignore[attr-defined]
     module.real = Flask("real")  # type: ignore[attr-defined]
     assert find_best_app(module) is module.real  # type: ignore[attr-defined]
+
+
+# -- run options --------------------------------------------------------------
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, t.Any]]:
+    import demijohn.cli
+
+    calls: list[dict[str, t.Any]] = []
+
+    def fake_run_simple(host: str, port: int, app: t.Any, **options: t.Any) -> None:
+        calls.append({"host": host, "port": port, "app": app, **options})
+
+    monkeypatch.setattr(demijohn.cli, "run_simple", fake_run_simple)
+    return calls
+
+
+def run_app() -> FlaskGroup:
+    return FlaskGroup(create_app=lambda: Flask("served"))
+
+
+def test_run_defaults_and_debug(served: list[dict[str, t.Any]]) -> None:
+    result = CliRunner().invoke(run_app(), ["run"])
+    assert result.exit_code == 0, result.output
+    call = served[0]
+    assert (call["host"], call["port"]) == ("127.0.0.1", 5000)
+    assert (call["use_reloader"], call["use_debugger"], call["threaded"]) == (False, False, True)
+    CliRunner().invoke(run_app(), ["--debug", "run", "--no-reload"])
+    assert (served[1]["use_reloader"], served[1]["use_debugger"]) == (False, True)
+    assert "Debug mode: on" in CliRunner().invoke(run_app(), ["run", "--debug"]).output
+
+
+def test_run_options_from_flask_run_environment(
+    served: list[dict[str, t.Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLASK_RUN_PORT", "8123")
+    monkeypatch.setenv("FLASK_RUN_HOST", "127.0.0.2")
+    monkeypatch.setenv("FLASK_RUN_RELOAD", "false")
+    CliRunner().invoke(run_app(), ["run", "--without-threads"])
+    call = served[0]
+    assert (call["host"], call["port"], call["threaded"]) == ("127.0.0.2", 8123, False)
+
+
+def test_run_extra_files_and_exclude_patterns(
+    served: list[dict[str, t.Any]], tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a.cfg", tmp_path / "b.cfg"
+    first.touch()
+    second.touch()
+    args = ["run", "--extra-files", f"{first}{os.pathsep}{second}"]
+    args += ["--exclude-patterns", f"*.tmp{os.pathsep}*.bak"]
+    CliRunner().invoke(run_app(), args)
+    assert served[0]["extra_files"] == [str(first), str(second)]
+    assert served[0]["exclude_patterns"] == ["*.tmp", "*.bak"]
+
+
+def test_run_cert_and_key_validation(served: list[dict[str, t.Any]], tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.touch()
+    key.touch()
+    both = CliRunner().invoke(run_app(), ["run", "--cert", str(cert), "--key", str(key)])
+    assert both.exit_code == 0, both.output
+    assert served[0]["ssl_context"] == (str(cert), str(key))
+    no_key = CliRunner().invoke(run_app(), ["run", "--cert", str(cert)])
+    assert no_key.exit_code == 2 and 'Required when using "--cert".' in no_key.output
+    no_cert = CliRunner().invoke(run_app(), ["run", "--key", str(key)])
+    assert no_cert.exit_code == 2 and '"--cert" must also be specified.' in no_cert.output
+    bogus = CliRunner().invoke(run_app(), ["run", "--cert", "not-a-file-or-adhoc"])
+    assert bogus.exit_code == 2

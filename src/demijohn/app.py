@@ -35,6 +35,7 @@ from werkzeug.exceptions import (
 )
 from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
 from werkzeug.routing.exceptions import RoutingException
+from werkzeug.security import safe_join
 from werkzeug.utils import cached_property
 from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Response as BaseResponse
@@ -185,6 +186,8 @@ class Flask(Scaffold):
             "EXPLAIN_TEMPLATE_LOADING": False,
             "PREFERRED_URL_SCHEME": "http",
             "TEMPLATES_AUTO_RELOAD": None,
+            # demijohn: version static URLs by mtime (None: in debug mode only).
+            "STATIC_URL_VERSIONING": None,
             "MAX_COOKIE_SIZE": 4093,
             "PROVIDE_AUTOMATIC_OPTIONS": True,
         }
@@ -652,6 +655,8 @@ class Flask(Scaffold):
             raise ValueError("When specifying '_scheme', '_external' must be True.")
 
         self.inject_url_defaults(endpoint, values)
+        if (endpoint == "static" or endpoint.endswith(".static")) and "filename" in values:
+            self._add_static_version(endpoint, values)
         try:
             rv = url_adapter.build(  # type: ignore[union-attr]
                 endpoint,
@@ -667,6 +672,35 @@ class Flask(Scaffold):
         if _anchor is not None:
             rv = f"{rv}#{_url_quote(_anchor, safe=_ANCHOR_SAFE)}"
         return rv
+
+    def _add_static_version(self, endpoint: str, values: dict[str, t.Any]) -> None:
+        """Cache busting: add ``v=<mtime>`` to a static file's URL, in debug mode by default.
+
+        ``STATIC_URL_VERSIONING`` turns it on (``True``) or off (``False``)
+        whatever the debug mode; ``None`` follows :attr:`debug`. A file that
+        does not exist gets no version; an explicit ``v`` is kept.
+        """
+        enabled = self.config["STATIC_URL_VERSIONING"]
+        if enabled is None:
+            enabled = self.debug
+        if not enabled or "v" in values:
+            return
+        owner: Scaffold = self
+        if endpoint != "static":
+            blueprint = self.blueprints.get(endpoint.rpartition(".")[0])
+            if blueprint is None:
+                return
+            owner = blueprint
+        folder = owner.static_folder
+        if folder is None:
+            return
+        try:
+            path = safe_join(folder, values["filename"])
+            if path is None:
+                return
+            values["v"] = int(os.stat(path).st_mtime)
+        except (OSError, TypeError, ValueError):
+            return
 
     def redirect(self, location: str, code: int = 302) -> BaseResponse:
         """A redirect response using :attr:`response_class`."""

@@ -1,0 +1,231 @@
+"""Static files, send_file, send_from_directory, the instance folder, resources."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import NotFound
+
+from demijohn import Blueprint, Flask, send_file, send_from_directory
+
+
+@pytest.fixture
+def sapp(tmp_path: Path, door: str) -> Flask:
+    static = tmp_path / "static"
+    (static / "css").mkdir(parents=True)
+    (static / "css" / "main.css").write_text("body { color: red }")
+    (static / "data.bin").write_bytes(bytes(range(256)))
+    (tmp_path / "secret.txt").write_text("top secret")
+    app = Flask("sapp", root_path=str(tmp_path))
+    if door == "asgi":
+        from asgi_support import AsgiClient
+
+        app.test_client_class = AsgiClient
+    return app
+
+
+def get(app: Flask, url: str, **kwargs: object) -> tuple[int, bytes, Headers]:
+    with app.test_client().get(url, **kwargs) as response:  # type: ignore[arg-type]
+        return response.status_code, response.data, Headers(response.headers)
+
+
+def test_static_route_serves_files(sapp: Flask) -> None:
+    status, body, headers = get(sapp, "/static/css/main.css")
+    assert (status, body) == (200, b"body { color: red }")
+    assert headers["Content-Type"].startswith("text/css")
+    assert "ETag" in headers and "Last-Modified" in headers
+    assert headers["Cache-Control"] == "no-cache"  # SEND_FILE_MAX_AGE_DEFAULT is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/static/../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/css/../../secret.txt",
+        "/static/..%2fsecret.txt",
+        "/static/..\\secret.txt",
+        "/static/css",
+        "/static/missing.css",
+    ],
+)
+def test_path_traversal_and_missing_files_are_404(sapp: Flask, url: str) -> None:
+    status, body, _ = get(sapp, url)
+    assert status == 404
+    assert b"top secret" not in body
+
+
+def test_doubled_slashes_redirect_inside_the_static_folder(sapp: Flask) -> None:
+    status, _, headers = get(sapp, "/static//css/main.css")
+    assert (status, headers["Location"]) == (308, "http://localhost/static/css/main.css")
+
+
+def test_conditional_and_range_requests(sapp: Flask) -> None:
+    _, _, headers = get(sapp, "/static/data.bin")
+    status, body, _ = get(sapp, "/static/data.bin", headers={"If-None-Match": headers["ETag"]})
+    assert (status, body) == (304, b"")
+    status, _, _ = get(
+        sapp, "/static/data.bin", headers={"If-Modified-Since": headers["Last-Modified"]}
+    )
+    assert status == 304
+    status, body, ranged = get(sapp, "/static/data.bin", headers={"Range": "bytes=10-19"})
+    assert (status, body) == (206, bytes(range(10, 20)))
+    assert ranged["Content-Range"] == "bytes 10-19/256"
+    status, _, bad = get(sapp, "/static/data.bin", headers={"Range": "bytes=500-600"})
+    assert status == 416 and bad["Content-Range"] == "bytes */256"
+
+
+def test_send_file_max_age(sapp: Flask) -> None:
+    sapp.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
+    _, _, headers = get(sapp, "/static/css/main.css")
+    assert headers["Cache-Control"] == "public, max-age=3600"
+
+    class Custom(Flask):
+        def get_send_file_max_age(self, filename: str | None) -> int | None:
+            return 60 if filename and filename.endswith(".css") else None
+
+    custom = Custom("custom", root_path=sapp.root_path)
+    with custom.test_client().get("/static/css/main.css") as response:
+        assert response.headers["Cache-Control"] == "public, max-age=60"
+
+
+def test_custom_static_folder_and_url_path(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "a.js").write_text("js")
+    app = Flask(
+        "custom", root_path=str(tmp_path), static_folder="assets", static_url_path="/public"
+    )
+    with app.test_client().get("/public/a.js") as response:
+        assert response.text == "js"
+    assert app.test_client().get("/static/a.js").status_code == 404
+    none = Flask("none", root_path=str(tmp_path), static_folder=None)
+    assert "static" not in none.view_functions
+
+
+def test_static_host_with_host_matching(tmp_path: Path) -> None:
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "x.txt").write_text("x")
+    app = Flask("hosts", root_path=str(tmp_path), host_matching=True, static_host="cdn.example")
+    app.add_url_rule("/", "index", lambda: "home", host="www.example")
+    client = app.test_client()
+    with client.get("/static/x.txt", base_url="http://cdn.example") as response:
+        assert response.text == "x"
+    assert client.get("/static/x.txt", base_url="http://www.example").status_code == 404
+    assert client.get("/", base_url="http://www.example").text == "home"
+
+
+def test_blueprint_static_folder(tmp_path: Path) -> None:
+    (tmp_path / "bp_static").mkdir()
+    (tmp_path / "bp_static" / "shop.css").write_text("shop")
+    app = Flask("bps", root_path=str(tmp_path))
+    bp = Blueprint(
+        "shop", "bps", static_folder="bp_static", static_url_path="/assets", root_path=str(tmp_path)
+    )
+    app.register_blueprint(bp, url_prefix="/shop")
+    with app.test_request_context():
+        from demijohn import url_for
+
+        assert url_for("shop.static", filename="shop.css") == "/shop/assets/shop.css"
+    with app.test_client().get("/shop/assets/shop.css") as response:
+        assert response.text == "shop"
+    assert app.test_client().get("/shop/assets/../bp_static/shop.css").status_code == 404
+
+
+def test_send_file_options(sapp: Flask, tmp_path: Path) -> None:
+    @sapp.route("/report")
+    def report() -> object:
+        return send_file(
+            io.BytesIO(b"a,b\n1,2\n"),
+            mimetype="text/csv",
+            as_attachment=True,
+            download_name="report 2026.csv",
+        )
+
+    @sapp.route("/path")
+    def by_path() -> object:
+        return send_file(tmp_path / "static" / "css" / "main.css", max_age=10, etag=False)
+
+    @sapp.route("/unnamed")
+    def unnamed() -> object:
+        return send_file(io.BytesIO(b"?"))
+
+    status, body, headers = get(sapp, "/report")
+    assert (status, body) == (200, b"a,b\n1,2\n")
+    assert headers["Content-Type"].startswith("text/csv")
+    assert headers["Content-Disposition"] == 'attachment; filename="report 2026.csv"'
+    status, body, headers = get(sapp, "/path")
+    assert body == b"body { color: red }" and "ETag" not in headers
+    assert headers["Cache-Control"] == "public, max-age=10"
+    sapp.testing = True
+    with pytest.raises(TypeError, match="Unable to detect the MIME type"):
+        get(sapp, "/unnamed")
+
+
+def test_send_from_directory_refuses_escapes(sapp: Flask, tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "ok.txt").write_text("fine")
+
+    @sapp.route("/uploads/<path:name>")
+    def download(name: str) -> object:
+        return send_from_directory(uploads, name)
+
+    assert get(sapp, "/uploads/ok.txt")[1] == b"fine"
+    for name in ("../secret.txt", "..%2Fsecret.txt", "a/../../secret.txt", "missing.txt"):
+        assert get(sapp, f"/uploads/{name}")[0] == 404
+    with sapp.test_request_context(), pytest.raises(NotFound):
+        send_from_directory(uploads, str(tmp_path / "secret.txt"))
+
+
+def test_instance_path_next_to_module_or_package(tmp_path: Path) -> None:
+    (tmp_path / "single_mod.py").write_text("")
+    (tmp_path / "a_pkg").mkdir()
+    (tmp_path / "a_pkg" / "__init__.py").write_text("")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import a_pkg  # noqa: F401
+        import single_mod  # noqa: F401
+
+        assert Flask("single_mod").instance_path == str(tmp_path / "instance")
+        assert Flask("a_pkg").instance_path == str(tmp_path / "instance")
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("single_mod", None)
+        sys.modules.pop("a_pkg", None)
+
+
+def test_installed_package_uses_var_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "prefix" / "lib" / "python3.11" / "site-packages"
+    (site / "installed_pkg").mkdir(parents=True)
+    (site / "installed_pkg" / "__init__.py").write_text("")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        app = Flask("installed_pkg")
+        assert app.instance_path == str(tmp_path / "prefix" / "var" / "installed_pkg-instance")
+    finally:
+        sys.modules.pop("installed_pkg", None)
+
+
+def test_open_resource_and_instance_resource(tmp_path: Path) -> None:
+    (tmp_path / "schema.sql").write_text("CREATE TABLE t (id int);")
+    (tmp_path / "instance").mkdir()
+    app = Flask("res", root_path=str(tmp_path), instance_path=str(tmp_path / "instance"))
+    with app.open_resource("schema.sql") as f:
+        assert f.read() == b"CREATE TABLE t (id int);"
+    with app.open_resource("schema.sql", "r") as f:
+        assert f.read().startswith("CREATE")
+    with pytest.raises(ValueError, match="only be opened for reading"):
+        app.open_resource("schema.sql", "w")
+    with app.open_instance_resource("local.cfg", "w") as f:
+        f.write("X = 1")
+    assert os.path.exists(tmp_path / "instance" / "local.cfg")
+    with app.open_instance_resource("local.cfg") as f:
+        assert f.read() == b"X = 1"

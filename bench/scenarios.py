@@ -70,4 +70,50 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
 )
 
+#: A session cookie signed with the apps' ``bench-secret-key`` (Flask's format,
+#: which demijohn shares): ``{"user": "ada", "visits": 41}``. The apps set a
+#: century-long ``PERMANENT_SESSION_LIFETIME`` so it never expires.
+SESSION_COOKIE = "eyJ1c2VyIjoiYWRhIiwidmlzaXRzIjo0MX0.awVkuQ.sFoN8w1qC2Rx4AiwALv8HALILsQ"
+
+#: What the template scenario renders: 20 items, each needing escaping.
+TEMPLATE_ITEMS = [f"item <{i}> & co" for i in range(20)]
+
+SCENARIOS += (
+    Scenario(
+        name="template",
+        title="`GET /template` (20-item loop, autoescaped)",
+        path="/template",
+        expect_body=(
+            "<ul>" + "".join(f"<li>item &lt;{i}&gt; &amp; co</li>" for i in range(20)) + "</ul>"
+        ).encode(),
+        expect_content_type="text/html",
+    ),
+    Scenario(
+        name="session",
+        title="session read + write (signed cookie)",
+        path="/session",
+        headers=(("Cookie", f"session={SESSION_COOKIE}"),),
+        expect_body=b"ada 42",
+        expect_content_type="text/html",
+    ),
+    Scenario(
+        name="routing",
+        title="`GET /user/<int:id>/post/<slug>` among 50 routes",
+        path="/user/42/post/hello-world",
+        expect_body=b"42 hello-world",
+    ),
+    Scenario(
+        name="notfound",
+        title="404 (no route)",
+        path="/no/such/page",
+        status=404,
+    ),
+    Scenario(
+        name="hooks",
+        title="`before_request` + `after_request` pair",
+        path="/hooked/",
+        expect_body=b"hooked",
+    ),
+)
+
 BY_NAME: dict[str, Scenario] = {scenario.name: scenario for scenario in SCENARIOS}

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import typing as t
 
-from demijohn import Flask
+from scenarios import TEMPLATE_ITEMS
+
+from demijohn import Blueprint, Flask, Response, g, render_template, session
 
 app = Flask(__name__)
 
@@ -21,3 +23,50 @@ def hello() -> str:
 @app.get("/json")
 def json_view() -> dict[str, t.Any]:
     return {"message": "Hello, World!", "items": [1, 2, 3], "ok": True}
+
+
+app.secret_key = "bench-secret-key"
+app.config["PERMANENT_SESSION_LIFETIME"] = 100 * 365 * 24 * 3600
+
+# ~50 other rules, static and dynamic, so routing has a realistic map to search.
+for i in range(25):
+    app.add_url_rule(f"/static-page-{i}", f"page_{i}", lambda: "page")
+    app.add_url_rule(f"/item/<int:item_id>/part{i}", f"part_{i}", lambda item_id: "part")
+
+
+@app.get("/template")
+def template_view() -> str:
+    return render_template("items.html", items=TEMPLATE_ITEMS)
+
+
+@app.get("/session")
+def session_view() -> str:
+    session["visits"] = session["visits"] + 1
+    return f"{session['user']} {session['visits']}"
+
+
+@app.get("/user/<int:user_id>/post/<slug>")
+def post_view(user_id: int, slug: str) -> str:
+    return f"{user_id} {slug}"
+
+
+hooked = Blueprint("hooked", __name__, url_prefix="/hooked")
+
+
+@hooked.before_request
+def before() -> None:
+    g.started = True
+
+
+@hooked.after_request
+def after(response: Response) -> Response:
+    response.headers["X-Hooked"] = "1"
+    return response
+
+
+@hooked.get("/")
+def hooked_view() -> str:
+    return "hooked"
+
+
+app.register_blueprint(hooked)

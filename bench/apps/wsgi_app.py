@@ -12,8 +12,8 @@ import typing as t
 
 StartResponse = t.Callable[..., t.Any]
 
-#: Scenarios this app cannot serve (none yet; templates and sessions will be).
-UNSUPPORTED: frozenset[str] = frozenset()
+#: Scenarios this app cannot serve: no template engine, no signed sessions.
+UNSUPPORTED: frozenset[str] = frozenset({"template", "session"})
 
 _HTML = "text/html; charset=utf-8"
 
@@ -28,18 +28,32 @@ def _json(environ: dict[str, t.Any]) -> tuple[str, str, bytes]:
     return "200 OK", "application/json", body
 
 
+def _hooked(environ: dict[str, t.Any]) -> tuple[str, str, bytes]:
+    return "200 OK", _HTML, b"hooked"
+
+
+def _post(environ: dict[str, t.Any]) -> tuple[str, str, bytes] | None:
+    # /user/<int:id>/post/<slug>: the one dynamic route the scenarios use.
+    parts = environ.get("PATH_INFO", "").split("/")
+    if len(parts) == 5 and parts[1] == "user" and parts[2].isdigit() and parts[3] == "post":
+        return "200 OK", _HTML, f"{int(parts[2])} {parts[4]}".encode()
+    return None
+
+
 _ROUTES: dict[tuple[str, str], t.Callable[[dict[str, t.Any]], tuple[str, str, bytes]]] = {
     ("GET", "/hello"): _hello,
     ("GET", "/json"): _json,
+    ("GET", "/hooked/"): _hooked,
 }
 
 
 def app(environ: dict[str, t.Any], start_response: StartResponse) -> list[bytes]:
     """Dispatch on method and path; 404 for anything else."""
     view = _ROUTES.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")))
-    if view is None:
+    result = view(environ) if view is not None else _post(environ)
+    if result is None:
         status, content_type, body = "404 NOT FOUND", _HTML, b"Not Found"
     else:
-        status, content_type, body = view(environ)
+        status, content_type, body = result
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
     return [body]

@@ -53,9 +53,14 @@ def test_a_list_of_names_renders_the_first_that_exists(tapp: Flask) -> None:
         assert render_template(["missing.html", "page.html"], value=1) == "1"
 
 
-def test_template_not_found_names_the_template(tapp: Flask) -> None:
-    with tapp.test_request_context(), pytest.raises(TemplateNotFound, match=r"nope\.html"):
+def test_template_not_found_names_the_template_and_folders(tapp: Flask, tmp_path: Path) -> None:
+    tapp.register_blueprint(Blueprint("bp", __name__, template_folder=str(tmp_path / "bp_t")))
+    with tapp.test_request_context(), pytest.raises(TemplateNotFound) as info:
         render_template("nope.html")
+    assert info.value.name == "nope.html"
+    assert str(info.value) == (
+        f"'nope.html' was not found; searched: {tmp_path / 'templates'}, {tmp_path / 'bp_t'}"
+    )
 
 
 def test_explain_template_loading_logs_the_search(

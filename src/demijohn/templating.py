@@ -69,7 +69,18 @@ class DispatchingJinjaLoader(BaseLoader):
                 return loader.get_source(environment, template)
             except TemplateNotFound:
                 continue
-        raise TemplateNotFound(template)
+        raise self._not_found(template)
+
+    def _not_found(self, template: str) -> TemplateNotFound:
+        """The error for a missing template, naming the folders that were searched."""
+        folders = [
+            folder
+            for _, loader in self._iter_loaders()
+            for folder in getattr(loader, "searchpath", ())
+        ]
+        searched = ", ".join(folders) if folders else "no template folders"
+        message = f"{template!r} was not found; searched: {searched}"
+        return TemplateNotFound(template, message=message)
 
     def _get_source_explained(
         self, environment: BaseJinjaEnvironment, template: str
@@ -88,7 +99,7 @@ class DispatchingJinjaLoader(BaseLoader):
                 found = result
         explain_template_loading_attempts(self.app, template, attempts)
         if found is None:
-            raise TemplateNotFound(template)
+            raise self._not_found(template)
         return found
 
     def _iter_loaders(self) -> t.Iterator[tuple[Scaffold, BaseLoader]]:

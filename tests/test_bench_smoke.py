@@ -144,3 +144,15 @@ def test_worker_marks_unsupported_scenarios(tmp_path: Path) -> None:
     source = WRONG_BODY_APP + "\nUNSUPPORTED = {'hello'}\n"
     _, setup = run_worker(source, tmp_path, {"cmd": "setup", "scenario": "hello"})
     assert setup == {"ok": False, "na": True}
+
+
+def test_signals_cost_script_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "signals_cost.py"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no receivers" in result.stdout and "a receiver on each" in result.stdout

@@ -166,12 +166,18 @@ class Response(ResponseBase):
             and not self.direct_passthrough
             and environ.get("REQUEST_METHOD") != "HEAD"
         ):
-            headers = self.headers
-            if (
-                "Content-Length" in headers
-                and "Location" not in headers
-                and "Content-Location" not in headers
-            ):
-                start_response(self.status, headers.to_wsgi_list())
-                return ClosingIterator(body, self.close)
+            # One pass over the headers (``in`` on Headers raises and catches
+            # a KeyError per miss).
+            header_list = self.headers.to_wsgi_list()
+            has_length = False
+            for name, _ in header_list:
+                lower = name.lower()
+                if lower == "content-length":
+                    has_length = True
+                elif lower == "location" or lower == "content-location":
+                    break
+            else:
+                if has_length:
+                    start_response(self.status, header_list)
+                    return ClosingIterator(body, self.close)
         return super().__call__(environ, start_response)

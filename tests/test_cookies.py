@@ -1,4 +1,4 @@
-"""Plain cookies: ``response.set_cookie`` / ``delete_cookie`` and ``request.cookies``, both doors."""
+"""Plain cookies: ``set_cookie`` / ``delete_cookie`` and ``request.cookies``, through both doors."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from flask import (
 )
 
 SETTINGS = """{% with messages = get_flashed_messages(with_categories=true) %}
+  {% if messages %}
     <div class="flashes">
     {% for category, message in messages %}
       <div class="alert alert-{{ category }}">
@@ -31,6 +32,7 @@ SETTINGS = """{% with messages = get_flashed_messages(with_categories=true) %}
       </div>
     {% endfor %}
     </div>
+  {% endif %}
 {% endwith %}"""
 
 
@@ -221,8 +223,8 @@ def test_message_flashing_with_categories(tmp_path: Path, door: str) -> None:
         ("error", "Email field cannot be empty!"),
         ("success", "Your email has been updated to a@b.c."),
     ]
-    # Shown once, then gone.
-    assert "alert" not in client.get("/settings").text
+    # Shown once, then gone (and with no messages, no "flashes" block at all).
+    assert client.get("/settings").text.strip() == ""
 
 
 def test_flash_category_filter(door: str) -> None:
@@ -274,3 +276,131 @@ def test_without_a_secret_key(door: str) -> None:
     assert client.get("/read").text == "None"
     with pytest.raises(RuntimeError, match="The session is unavailable because no secret key"):
         client.get("/write")
+
+
+def test_secret_key_and_session_defaults() -> None:
+    # The table under "The Requirement of a Secret Key".
+    app = Flask(__name__)
+    assert app.secret_key is None
+    assert app.config["SESSION_COOKIE_NAME"] == "session"
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(days=31)
+    assert app.permanent_session_lifetime == timedelta(days=31)
+
+
+def test_changing_the_secret_key_invalidates_sessions(door: str) -> None:
+    # "If the secret key is changed or lost, all existing sessions become invalid."
+    app = with_door(Flask(__name__), door)
+    app.secret_key = "first-key"
+    app.add_url_rule("/login", "login", lambda: session.update(user="ada") or "ok")
+    app.add_url_rule("/who", "who", lambda: str(session.get("user")))
+    client = app.test_client()
+    client.get("/login")
+    assert client.get("/who").text == "ada"
+    app.secret_key = "rotated-key"
+    assert client.get("/who").text == "None"
+
+
+def test_session_is_signed_not_encrypted(door: str) -> None:
+    # "Anyone with access to the user's browser can decode the cookie to read
+    # its contents (even if they cannot change them)."
+    import base64
+    import json
+
+    app = with_door(Flask(__name__), door)
+    app.secret_key = "k"
+    app.add_url_rule("/", "index", lambda: session.update(user="ada") or "ok")
+    client = app.test_client()
+    client.get("/")
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    payload = cookie.value.split(".")[0]
+    decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert decoded == {"user": "ada"}
+
+
+def test_removing_session_data(door: str) -> None:
+    app = with_door(Flask(__name__), door)
+    app.secret_key = "k"
+
+    @app.route("/store")
+    def store() -> str:
+        session["key"] = "value"
+        session["other"] = "kept"
+        return "stored"
+
+    @app.route("/read")
+    def read() -> str:
+        return f"{session.get('key')} {session.get('other')}"
+
+    @app.route("/delete-key")
+    def delete_key() -> str:
+        session.pop("key", None)
+        session.pop("never-set", None)  # no KeyError with a default
+        return "deleted"
+
+    @app.route("/logout")
+    def logout() -> str:
+        session.clear()
+        return "bye"
+
+    client = app.test_client()
+    client.get("/store")
+    assert client.get("/read").text == "value kept"
+    client.get("/delete-key")
+    assert client.get("/read").text == "None kept"
+    response = client.get("/logout")
+    assert "Max-Age=0" in response.headers["Set-Cookie"]  # the cookie is removed
+    assert client.get_cookie("session") is None
+    assert client.get("/read").text == "None None"
+
+
+def test_session_cookie_security_flags(door: str) -> None:
+    # "Security and Best Practices": HttpOnly, Secure and SameSite, for the
+    # session cookie through configuration.
+    app = with_door(Flask(__name__), door)
+    app.secret_key = "k"
+    app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.add_url_rule("/", "index", lambda: session.update(a=1) or "ok")
+    header = app.test_client().get("/").headers["Set-Cookie"]
+    assert {"HttpOnly", "Secure", "SameSite=Lax"} <= set(header.split("; "))
+
+
+def test_cookie_size_limit_warning(door: str) -> None:
+    # "Browsers typically limit the size of a single cookie to 4KB": an
+    # oversized cookie is reported instead of silently failing in the browser.
+    app = with_door(Flask(__name__), door)
+    app.secret_key = "k"
+
+    @app.route("/")
+    def index() -> str:
+        session["data"] = os.urandom(4096).hex()
+        return "ok"
+
+    with pytest.warns(UserWarning, match="cookie is too large"):
+        app.test_client().get("/")
+
+
+def test_flashing_non_string_data(door: str) -> None:
+    # "Advanced Flashing: Non-String Data": any JSON-serializable object works.
+    app = with_door(Flask(__name__), door)
+    app.secret_key = "k"
+    app.add_url_rule("/save", "save", lambda: flash({"id": 7, "tags": ["a"]}, "data") or "ok")
+    app.add_url_rule("/show", "show", lambda: repr(get_flashed_messages(with_categories=True)))
+    client = app.test_client()
+    client.get("/save")
+    assert client.get("/show").text == repr([("data", {"id": 7, "tags": ["a"]})])
+
+
+def test_unread_messages_stay_in_the_session(door: str) -> None:
+    # The closing note: until get_flashed_messages() is called, they stay.
+    app = with_door(Flask(__name__), door)
+    app.secret_key = "k"
+    app.add_url_rule("/flash", "add", lambda: flash("Login Successful") or "ok")
+    app.add_url_rule("/plain", "plain", lambda: "no messages shown")
+    app.add_url_rule("/show", "show", lambda: repr(get_flashed_messages()))
+    client = app.test_client()
+    client.get("/flash")
+    for _ in range(3):
+        client.get("/plain")
+    assert client.get("/show").text == "['Login Successful']"
+    assert client.get("/show").text == "[]"

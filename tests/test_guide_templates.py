@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from asgi_support import AsgiClient
 from flask import Flask, render_template, render_template_string
-from markupsafe import Markup
 
 PROFILE = """<!DOCTYPE html>
 <html>
@@ -102,6 +101,7 @@ def test_delimiters_and_comments(app: Flask) -> None:
     assert out == "adminroot"
 
 
+@pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning")
 def test_context_processor_inject_now(app: Flask) -> None:
     @app.context_processor
     def inject_now():  # type: ignore[no-untyped-def]
@@ -195,6 +195,7 @@ def test_template_inheritance(app: Flask) -> None:
         assert squash(render_template_string(sidebar)) == "<ul> <li>Link 1</li> </ul>"
 
 
+@pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning")
 def test_context_processors_inject_data_and_functions(app: Flask) -> None:
     @app.context_processor
     def inject_global_data():  # type: ignore[no-untyped-def]
@@ -230,35 +231,273 @@ def test_context_processors_inject_data_and_functions(app: Flask) -> None:
         assert render_template_string("{{ site_name }}", site_name="Mine") == "Mine"
 
 
-def test_autoescaping_safe_and_markup(app: Flask) -> None:
-    @app.context_processor
-    def utility_processor():  # type: ignore[no-untyped-def]
-        def bold_text(text):  # type: ignore[no-untyped-def]
-            # This will be rendered as <b>text</b> instead of &lt;b&gt;...
-            return Markup(f"<b>{text}</b>")
-
-        return dict(bold_text=bold_text)
-
-    evil = "<script>alert('x')</script>"
+def test_templates_directory_structure(app: Flask, tmp_path: Path) -> None:
+    # templates/auth/login.html -> render_template('auth/login.html'), etc.
+    for name in ("index.html", "auth/login.html", "errors/404.html"):
+        path = tmp_path / "templates" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"this is {name}")
     with app.test_request_context():
-        bio = render_template_string("<p>User Bio: {{ user_bio }}</p>", user_bio=evil)
-        assert bio == "<p>User Bio: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</p>"
-        article = render_template_string(
-            '<div class="article-body">\n    {{ article_content|safe }}\n</div>',
-            article_content="<em>trusted</em>",
+        assert render_template("index.html") == "this is index.html"
+        assert render_template("auth/login.html") == "this is auth/login.html"
+        assert render_template("errors/404.html") == "this is errors/404.html"
+
+
+def test_missing_template_raises_template_not_found(app: Flask) -> None:
+    # The note: a template that does not exist raises
+    # jinja2.exceptions.TemplateNotFound; file extensions must match exactly.
+    import jinja2.exceptions
+
+    with app.test_request_context():
+        with pytest.raises(jinja2.exceptions.TemplateNotFound, match=r"missing\.html"):
+            render_template("missing.html")
+        with pytest.raises(jinja2.exceptions.TemplateNotFound):
+            render_template("profile.htm")  # extensions must match exactly
+
+
+def test_automatic_context_variables(app: Flask) -> None:
+    from flask import flash, g, session
+
+    app.secret_key = "k"
+    app.config["COMPANY_NAME"] = "ACME"
+    app.config["SITE_NAME"] = "Acme Site"
+
+    @app.route("/")
+    def index():  # type: ignore[no-untyped-def]
+        session["user_id"] = 7
+        session["username"] = "ada"
+        g.user_permissions = "admin"
+        flash("hello")
+        return render_template_string(
+            "{{ config['COMPANY_NAME'] }}|{{ request.path }}|{{ session['user_id'] }}"
+            "|{{ g.user_permissions }}|<a href=\"{{ url_for('index') }}\">"
+            "|{{ request.args.get('search') }}|Welcome, {{ session.username }}"
+            "|{{ config.SITE_NAME }}|{{ url_for('static', filename='style.css') }}"
+            "|{{ get_flashed_messages()|join }}"
         )
-        assert "<em>trusted</em>" in article
-        assert render_template_string("{{ bold_text('hi') }}") == "<b>hi</b>"
-        # DESIGN.md known error: " is escaped as &#34; (MarkupSafe), not &quot;.
-        assert render_template_string("{{ q }}", q='"') == "&#34;"
+
+    assert app.test_client().get("/?search=flask").text == (
+        'ACME|/|7|admin|<a href="/">|flask|Welcome, ada|Acme Site|/static/style.css|hello'
+    )
 
 
-def test_the_tojson_filter_is_safe_in_script_tags(app: Flask) -> None:
-    payload = {"html": "</script><script>alert('x')</script>", "amp": "a & b"}
+class User:
+    email = "alice@example.com"
+
+    def get_name(self) -> str:
+        return "Alice"
+
+
+def test_variable_resolution_and_attributes(app: Flask) -> None:
+    with app.test_request_context():
+        render = render_template_string
+        assert render("{{ user.name }} {{ user['name'] }}", user={"name": "Alice"}) == (
+            "Alice Alice"
+        )
+        assert render("{{ user.email }}", user=User()) == "alice@example.com"
+        assert render("{{ items[0] }}", items=["A", "B"]) == "A"
+        assert render("{{ user.get_name() }}", user=User()) == "Alice"
+        # Not found: "Undefined", rendered as an empty string.
+        assert render("[{{ user.missing }}][{{ nothing }}]", user=User()) == "[][]"
+        # The guide's tip {{ self._Context__self }} renders nothing, as in Flask.
+        assert render("{{ self._Context__self }}", x=1) == ""
+
+
+def test_working_with_complex_objects(app: Flask) -> None:
+    class Product:
+        class query:  # stands in for Flask-SQLAlchemy's Model.query
+            @staticmethod
+            def all():  # type: ignore[no-untyped-def]
+                return [Product("pen", 1.5), Product("ink bottle", 3)]
+
+        def __init__(self, name: str, price: float) -> None:
+            self.name, self.price = name, price
+
+    dashboard = """Total Products: {{ products|length }}
+
+    {% for p in products %}
+  • {{ p.name.title() }} - ${{ p.price }}
+  • {% endfor %}"""
+    (Path(app.root_path) / "templates" / "dashboard.html").write_text(dashboard)
+
+    # Python View
+    @app.route("/dashboard")
+    def dashboard_view():  # type: ignore[no-untyped-def]
+        items = Product.query.all()
+        return render_template("dashboard.html", products=items)
+
+    text = squash(app.test_client().get("/dashboard").text)
+    assert text.startswith("Total Products: 2")
+    assert "• Pen - $1.5" in text and "• Ink Bottle - $3" in text
+
+
+def test_variable_scoping(app: Flask) -> None:
+    with app.test_request_context():
+        loop_scope = "{% for i in [1, 2] %}{% set x = i %}{% endfor %}[{{ x }}]"
+        assert render_template_string(loop_scope) == "[]"  # not visible after the loop
+        with_scope = "{% with y = 5 %}{{ y }}{% endwith %}[{{ y }}]"
+        assert render_template_string(with_scope) == "5[]"
+        top = "{% set name = 'val' %}{{ name }}"
+        assert render_template_string(top) == "val"
+        ns = (
+            "{% set ns = namespace(total=0) %}{% for i in [1, 2, 3] %}"
+            "{% set ns.total = ns.total + i %}{% endfor %}{{ ns.total }}"
+        )
+        assert render_template_string(ns) == "6"
+
+
+def test_no_break_or_continue_in_loops(app: Flask) -> None:
+    from jinja2 import TemplateSyntaxError
+
+    with app.test_request_context():
+        with pytest.raises(TemplateSyntaxError):
+            render_template_string("{% for i in [1] %}{% break %}{% endfor %}")
+        filtered = "{% for i in [1, 2, 3, 4] if i is even %}{{ i }}{% endfor %}"
+        assert render_template_string(filtered) == "24"
+
+
+def test_loop_helper_and_filters(app: Flask) -> None:
     with app.test_request_context():
         out = render_template_string(
-            "<script>const data = {{ data|tojson }};</script>", data=payload
+            "{% for x in items %}{{ loop.index0 }}{{ loop.length }}"
+            "{% if loop.last %}L{% endif %} {% endfor %}",
+            items="ab",
         )
-    inner = out[len("<script>const data = ") : -len(";</script>")]
-    assert "<" not in inner and ">" not in inner and "&" not in inner and "'" not in inner
-    assert "\\u003c/script\\u003e" in inner
+        assert out == "02 12L "
+        assert render_template_string("{{ [1, 2, 3]|reverse|join }}") == "321"
+        assert render_template_string("{{ [1, 2, 3]|batch(2)|list }}") == "[[1, 2], [3]]"
+        by_value = "{% for k, v in d|dictsort(by='value') %}{{ k }}{% endfor %}"
+        assert render_template_string(by_value, d={"a": 2, "b": 1}) == "ba"
+
+
+def test_super_multi_level_and_outside_blocks(app: Flask) -> None:
+    templates = Path(app.root_path) / "templates"
+    (templates / "layout.html").write_text(
+        "<head>{% block head %}<link base>{% endblock %}</head>"
+        "<main>{% block content %}{% endblock %}</main>"
+    )
+    (templates / "prepend.html").write_text(
+        "{% extends 'layout.html' %}{% block head %}New {{ super() }}{% endblock %}"
+    )
+    (templates / "append.html").write_text(
+        "{% extends 'layout.html' %}{% block head %}{{ super() }} New{% endblock %}"
+        "outside any block"
+    )
+    (templates / "dashboard_layout.html").write_text(
+        "{% extends 'layout.html' %}{% block content %}<nav>dash</nav>"
+        "{% block panel %}{% endblock %}{% endblock %}"
+    )
+    (templates / "user_settings.html").write_text(
+        "{% extends 'dashboard_layout.html' %}{% block panel %}settings{% endblock panel %}"
+    )
+    with app.test_request_context():
+        assert render_template("prepend.html") == "<head>New <link base></head><main></main>"
+        # Content outside blocks in a child template is ignored.
+        assert render_template("append.html") == "<head><link base> New</head><main></main>"
+        assert render_template("user_settings.html") == (
+            "<head><link base></head><main><nav>dash</nav>settings</main>"
+        )
+        replaced = "{% extends 'layout.html' %}{% block head %}Only{% endblock %}"
+        assert render_template_string(replaced).startswith("<head>Only</head>")
+
+
+def test_circular_inheritance_fails(app: Flask) -> None:
+    templates = Path(app.root_path) / "templates"
+    (templates / "a.html").write_text("{% extends 'b.html' %}")
+    (templates / "b.html").write_text("{% extends 'a.html' %}")
+    with app.test_request_context(), pytest.raises(RecursionError):
+        render_template("a.html")
+
+
+def test_include_for_reusable_snippets(app: Flask) -> None:
+    (Path(app.root_path) / "templates" / "card.html").write_text(
+        "<div class='card'>{{ contact }}</div>"
+    )
+    with app.test_request_context():
+        out = render_template_string("{% include 'card.html' %}", contact="<ada>")
+    assert out == "<div class='card'>&lt;ada&gt;</div>"
+
+
+@pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning")
+def test_context_processor_data_reaches_extended_and_included_templates(app: Flask) -> None:
+    templates = Path(app.root_path) / "templates"
+    (templates / "footer.html").write_text(
+        "<footer>\n    <p>&copy; {{ current_year }} {{ site_name }}. All rights reserved.</p>\n"
+        "</footer>"
+    )
+    (templates / "page.html").write_text(
+        "{% extends 'base.html' %}{% block content %}{% include 'footer.html' %}{% endblock %}"
+    )
+
+    @app.context_processor
+    def inject_global_data():  # type: ignore[no-untyped-def]
+        """
+        Automatically injects the current year and site name
+        into every template context.
+        """
+        return {
+            "current_year": datetime.utcnow().year,
+            "site_name": "Flask Mastery Portal",
+        }
+
+    app.add_url_rule("/", "page", lambda: render_template("page.html"))
+    text = app.test_client().get("/").text
+    assert f"&copy; {datetime.now(UTC).year} Flask Mastery Portal. All rights reserved." in text
+
+
+def test_blueprint_context_processors(app: Flask) -> None:
+    # "Must use @app.context_processor (or @blueprint.app_context_processor)",
+    # and "@blueprint.context_processor" limits the data to that blueprint.
+    from flask import Blueprint
+
+    admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+    @admin.context_processor
+    def admin_only():  # type: ignore[no-untyped-def]
+        return {"panel": "Admin Dashboard"}
+
+    @admin.app_context_processor
+    def for_everyone():  # type: ignore[no-untyped-def]
+        return {"version": "1.0"}
+
+    source = "[{{ panel }}] v{{ version }}"
+    admin.add_url_rule("/", "home", lambda: render_template_string(source))
+    app.add_url_rule("/", "public", lambda: render_template_string(source))
+    app.register_blueprint(admin)
+    client = app.test_client()
+    assert client.get("/admin/").text == "[Admin Dashboard] v1.0"
+    assert client.get("/").text == "[] v1.0"
+
+
+def test_context_processors_run_on_every_render_and_can_be_lazy(app: Flask) -> None:
+    queries: list[str] = []
+
+    def load_categories() -> list[str]:
+        queries.append("SELECT")
+        return ["books", "music"]
+
+    @app.context_processor
+    def lazy_categories():  # type: ignore[no-untyped-def]
+        # "Lazy Loading": pass a function; the query runs only when called.
+        return {"categories": load_categories}
+
+    with app.test_request_context():
+        assert render_template_string("no categories here") == "no categories here"
+        assert queries == []
+        assert render_template_string("{{ categories()|join(',') }}") == "books,music"
+        assert render_template_string("{{ categories()|length }}") == "2"
+    assert queries == ["SELECT", "SELECT"]
+
+
+def test_default_context_processors(app: Flask) -> None:
+    # The closing note: request, session, g and get_flashed_messages need no setup.
+    app.secret_key = "k"
+    app.add_url_rule(
+        "/",
+        "index",
+        lambda: render_template_string(
+            "{{ request is defined }} {{ session is defined }} {{ g is defined }}"
+            " {{ get_flashed_messages is defined }}"
+        ),
+    )
+    assert app.test_client().get("/").text == "True True True True"

@@ -3,8 +3,8 @@
 ``tests/fixtures/flask_session_cookies.json`` holds cookies signed by the real
 Flask (made by ``tools/make_flask_session_fixtures.py``). demijohn must read
 each one back to the same Python value (Flask -> demijohn), and must write the
-very same payload for that value (demijohn -> Flask: the signature scheme is
-shared, so an identical payload means Flask reads demijohn's cookie).
+very same cookie for that value, byte for byte, when signing at the same second
+(demijohn -> Flask: Flask necessarily reads a cookie identical to its own).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from itsdangerous import TimestampSigner
+from itsdangerous.encoding import base64_decode, bytes_to_int
 from markupsafe import Markup
 
 import demijohn
@@ -129,3 +131,25 @@ def test_old_key_cookie_needs_the_fallback(interop_app: demijohn.Flask) -> None:
         "/", headers={"Cookie": f"session={case['cookie']}"}
     ).request
     assert dict(interop_app.session_interface.open_session(interop_app, request)) == {}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_demijohn_cookie_is_byte_identical_to_flasks(
+    interop_app: demijohn.Flask, case: dict[str, t.Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Signed at the same second with the same key, demijohn's cookie must be
+    # exactly the one Flask set: Flask then necessarily accepts it.
+    timestamp = bytes_to_int(base64_decode(case["cookie"].rsplit(".", 2)[1]))
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: timestamp)
+    if case["signed_with"] == "old":
+        interop_app.secret_key = DATA["old_secret_key"]
+    expected = build(case["session"])
+
+    @interop_app.route("/")
+    def store() -> str:
+        demijohn.session.update(expected)
+        return ""
+
+    client = interop_app.test_client()
+    response = client.get("/")
+    assert response.headers["Set-Cookie"].startswith(f"session={case['cookie']}; ")

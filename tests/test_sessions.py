@@ -26,7 +26,7 @@ from demijohn.sessions import (
 from demijohn.wrappers import Request, Response
 
 NULL_SESSION_MESSAGE = (
-    "The session is unavailable because no secret key was set. Set the"
+    "The session is unavailable because no secret key was set.  Set the"
     " secret_key on the application to something unique and secret."
 )
 
@@ -702,3 +702,167 @@ def test_custom_interface_with_dict_session(app: demijohn.Flask) -> None:
     assert client.get("/").get_data(as_text=True) == "1"
     assert client.get("/").get_data(as_text=True) == "2"
     assert store == {"fixed": {"n": 2}}
+
+
+# -- through requests: headers, refresh, lifetime, bad cookies ---------------------
+
+
+def test_request_that_ignores_the_session_sends_no_session_headers(
+    keyed_app: demijohn.Flask,
+) -> None:
+    keyed_app.add_url_rule("/", "index", lambda: "no session here")
+    client = keyed_app.test_client()
+    with client.session_transaction() as sess:
+        sess["user"] = "alice"
+    response = client.get("/")
+    assert "Set-Cookie" not in response.headers
+    assert "Vary" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda: str("user" in demijohn.session),
+        lambda: str(demijohn.session.get("user")),
+        lambda: demijohn.render_template_string("{{ session.user }}"),
+    ],
+    ids=["membership", "get", "template"],
+)
+def test_reading_the_session_adds_vary_cookie_but_no_cookie(
+    keyed_app: demijohn.Flask, view: t.Callable[[], str]
+) -> None:
+    keyed_app.add_url_rule("/", "index", view)
+    client = keyed_app.test_client()
+    with client.session_transaction() as sess:
+        sess["user"] = "alice"
+    response = client.get("/")
+    assert response.text in {"True", "alice"}
+    assert response.headers["Vary"] == "Cookie"
+    assert "Set-Cookie" not in response.headers
+
+
+def test_vary_cookie_joins_other_vary_values(keyed_app: demijohn.Flask) -> None:
+    @keyed_app.route("/")
+    def index() -> demijohn.Response:
+        response = demijohn.make_response(str(demijohn.session.get("x")))
+        response.vary.add("Accept-Encoding")
+        return response
+
+    assert keyed_app.test_client().get("/").headers["Vary"] == "Accept-Encoding, Cookie"
+
+
+@pytest.mark.parametrize(
+    ("permanent", "refresh", "sends_cookie"),
+    [(True, True, True), (True, False, False), (False, True, False), (False, False, False)],
+)
+def test_refresh_each_request(
+    keyed_app: demijohn.Flask, permanent: bool, refresh: bool, sends_cookie: bool
+) -> None:
+    keyed_app.config["SESSION_REFRESH_EACH_REQUEST"] = refresh
+
+    @keyed_app.route("/login")
+    def login() -> str:
+        demijohn.session["user"] = "alice"
+        demijohn.session.permanent = permanent
+        return "ok"
+
+    @keyed_app.route("/page")
+    def page() -> str:
+        return "untouched"
+
+    @keyed_app.route("/change")
+    def change() -> str:
+        demijohn.session["n"] = 1
+        return "changed"
+
+    client = keyed_app.test_client()
+    assert "Set-Cookie" in client.get("/login").headers
+    untouched = client.get("/page")
+    assert ("Set-Cookie" in untouched.headers) is sends_cookie
+    if sends_cookie:
+        assert "Expires=" in untouched.headers["Set-Cookie"]  # the expiry moves forward
+    # A change is always saved.
+    assert "Set-Cookie" in client.get("/change").headers
+
+
+@pytest.mark.parametrize("lifetime", [120, timedelta(seconds=120)], ids=["seconds", "timedelta"])
+def test_permanent_session_lifetime_in_seconds_or_timedelta(
+    keyed_app: demijohn.Flask, lifetime: int | timedelta
+) -> None:
+    keyed_app.config["PERMANENT_SESSION_LIFETIME"] = lifetime
+    assert keyed_app.permanent_session_lifetime == timedelta(seconds=120)
+
+    @keyed_app.route("/")
+    def index() -> str:
+        demijohn.session.permanent = True
+        demijohn.session["a"] = 1
+        return "ok"
+
+    header = keyed_app.test_client().get("/").headers["Set-Cookie"]
+    expires = next(a for a in header.split("; ") if a.startswith("Expires="))
+    sent = datetime.strptime(expires[8:], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC)
+    assert abs(sent - (datetime.now(UTC) + timedelta(seconds=120))) < timedelta(seconds=5)
+
+    # A cookie signed an hour ago has outlived 120 seconds.
+    old = signer_for("test-secret", signer=_PastSigner).dumps({"a": 1})
+    assert dict(open_with(keyed_app, old)) == {}
+
+
+@pytest.mark.parametrize("make_cookie", REJECTED_COOKIES.values(), ids=REJECTED_COOKIES.keys())
+def test_bad_cookie_in_a_live_request_is_logged_and_never_a_500(
+    keyed_app: demijohn.Flask,
+    make_cookie: t.Callable[[], str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    keyed_app.testing = False  # a 500 would be served, not raised
+    keyed_app.permanent_session_lifetime = timedelta(minutes=30)
+    keyed_app.add_url_rule("/", "index", lambda: repr(dict(demijohn.session)))
+    client = keyed_app.test_client()
+    client.set_cookie("session", make_cookie())
+    with caplog.at_level(logging.DEBUG, logger="demijohn.sessions"):
+        response = client.get("/")
+    assert response.status_code == 200
+    assert response.text == "{}"
+    assert "Set-Cookie" not in response.headers  # nothing new to store
+    assert [(r.name, r.levelno) for r in caplog.records] == [("demijohn.sessions", logging.DEBUG)]
+
+
+def test_two_app_instances_sharing_a_key_share_sessions() -> None:
+    # As behind several workers: each has its own app and interface, no shared state.
+    def make_worker(name: str) -> demijohn.Flask:
+        worker = demijohn.Flask(name)
+        worker.secret_key = "shared"
+        worker.session_interface = SecureCookieSessionInterface()
+
+        @worker.route("/count")
+        def count() -> str:
+            demijohn.session["n"] = demijohn.session.get("n", 0) + 1
+            return f"{name}:{demijohn.session['n']}"
+
+        return worker
+
+    workers = [make_worker("w1"), make_worker("w2")]
+    client_of = [w.test_client() for w in workers]
+    cookie = None
+    seen = []
+    for i in range(4):
+        client = client_of[i % 2]  # round-robin, like a load balancer
+        if cookie is not None:
+            client.set_cookie("session", cookie)
+        seen.append(client.get("/count").text)
+        stored = client.get_cookie("session")
+        assert stored is not None
+        cookie = stored.value
+    assert seen == ["w1:1", "w2:2", "w1:3", "w2:4"]
+
+
+def test_oversized_session_cookie_warns(keyed_app: demijohn.Flask) -> None:
+    keyed_app.config["MAX_COOKIE_SIZE"] = 200
+
+    @keyed_app.route("/")
+    def index() -> str:
+        demijohn.session["blob"] = "".join(chr(0x4E00 + i) for i in range(100))
+        return "ok"
+
+    with pytest.warns(UserWarning, match="'session' cookie is too large"):
+        keyed_app.test_client().get("/")

@@ -119,8 +119,9 @@ class NullSession(SecureCookieSession):
     can be read, and explains the missing key on any write."""
 
     def _fail(self, *args: t.Any, **kwargs: t.Any) -> t.NoReturn:
+        # Flask's exact wording (two spaces included): users search for it.
         raise RuntimeError(
-            "The session is unavailable because no secret key was set. Set the"
+            "The session is unavailable because no secret key was set.  Set the"
             " secret_key on the application to something unique and secret."
         )
 
@@ -331,6 +332,9 @@ class SecureCookieSessionInterface(SessionInterface):
             # touching the serializer at all.
             if not app.secret_key:
                 return None
+            if "HTTP_COOKIE" not in request.environ:
+                # No Cookie header at all: skip parsing an empty one.
+                return self.session_class()
             value = request.cookies.get(self.get_cookie_name(app))
             if not value:
                 return self.session_class()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections.abc as cabc
+import os
 import typing as t
 
-from jinja2 import BaseLoader, Template, TemplateNotFound
+from jinja2 import BaseLoader, Template, TemplateNotFound, TemplatesNotFound
 from jinja2 import Environment as BaseJinjaEnvironment
 
 from .globals import _cv_app, _cv_request, current_app
@@ -47,6 +49,36 @@ class Environment(BaseJinjaEnvironment):
         super().__init__(**options)
         self.app = app
 
+    def select_template(
+        self,
+        names: t.Iterable[str | Template],
+        parent: str | None = None,
+        globals: cabc.MutableMapping[str, t.Any] | None = None,
+    ) -> Template:
+        """Load the first template of ``names`` that exists.
+
+        When none does, the :exc:`~jinja2.TemplatesNotFound` error also says
+        where they were looked for.
+        """
+        try:
+            return super().select_template(names, parent, globals)
+        except TemplatesNotFound as e:
+            if not e.templates or not isinstance(self.loader, DispatchingJinjaLoader):
+                raise
+            message = f"{e.message}; searched: {self.loader.describe_search()}"
+            raise TemplatesNotFound(t.cast("list[str]", e.templates), message=message) from None
+
+
+_EXPLAIN_HINT = ". Set EXPLAIN_TEMPLATE_LOADING = True to log every attempt."
+
+
+def _describe_owner(owner: Scaffold) -> str:
+    from .blueprints import Blueprint
+
+    if isinstance(owner, Blueprint):
+        return f"blueprint {owner.name!r}"
+    return f"application {owner.import_name!r}"
+
 
 class DispatchingJinjaLoader(BaseLoader):
     """Search the app's loader, then every registered blueprint's, in order.
@@ -73,14 +105,28 @@ class DispatchingJinjaLoader(BaseLoader):
 
     def _not_found(self, template: str) -> TemplateNotFound:
         """The error for a missing template, naming the folders that were searched."""
-        folders = [
-            folder
-            for _, loader in self._iter_loaders()
-            for folder in getattr(loader, "searchpath", ())
-        ]
-        searched = ", ".join(folders) if folders else "no template folders"
-        message = f"{template!r} was not found; searched: {searched}"
+        message = f"{template!r} was not found; searched: {self.describe_search()}"
         return TemplateNotFound(template, message=message)
+
+    def describe_search(self) -> str:
+        """Where templates are looked for, in search order, for error messages.
+
+        Folders are listed as paths (marked when they do not exist); other
+        loaders by class and owner. Only called when a template is missing.
+        """
+        places: list[str] = []
+        for owner, loader in self._iter_loaders():
+            folders = getattr(loader, "searchpath", None)
+            if isinstance(folders, list | tuple) and folders:
+                for folder in folders:
+                    missing = "" if os.path.isdir(folder) else " (does not exist)"
+                    places.append(f"{folder}{missing}")
+            else:
+                places.append(f"{type(loader).__name__} of {_describe_owner(owner)}")
+        if not places:
+            return "nothing: neither the app nor any blueprint has a template folder"
+        hint = "" if self.app.config["EXPLAIN_TEMPLATE_LOADING"] else _EXPLAIN_HINT
+        return ", ".join(places) + hint
 
     def _get_source_explained(
         self, environment: BaseJinjaEnvironment, template: str

@@ -1057,6 +1057,10 @@ class Flask(Scaffold):
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
+            elif isinstance(rv, HTTPException):
+                # An error page: ask the exception for its response instead of
+                # running it as a WSGI app through a test harness (same result).
+                rv = response_class.force_type(rv.get_response(request.environ))
             elif isinstance(rv, BaseResponse) or callable(rv):
                 try:
                     rv = response_class.force_type(rv, request.environ)  # type: ignore[arg-type]

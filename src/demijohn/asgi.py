@@ -188,16 +188,22 @@ async def _read_body(
 
 def _endpoint_is_async(app: Flask, environ: dict[str, t.Any]) -> bool:
     """Whether the request goes to an ``async def`` view (matched ahead of the pipeline)."""
-    try:
-        adapter = app.create_url_adapter(app.request_class(environ))
-        if adapter is None:
+    method = environ["REQUEST_METHOD"]
+    rule = None
+    if app._binds_url_adapter_lazily() and environ["PATH_INFO"].isascii():
+        # The same registration-time index the pipeline will use.
+        rule = app.url_map.match_static(environ["PATH_INFO"], method)  # type: ignore[attr-defined]
+    if rule is None:
+        try:
+            adapter = app.create_url_adapter(app.request_class(environ))
+            if adapter is None:
+                return False
+            rule, _ = adapter.match(return_rule=True)
+        except Exception:
+            # Routing errors are answered by the pipeline, in a worker thread.
             return False
-        rule, _ = adapter.match(return_rule=True)
-    except Exception:
-        # Routing errors are answered by the pipeline, in a worker thread.
-        return False
     view = app.view_functions.get(rule.endpoint)
-    return view is not None and _view_is_async(view, environ["REQUEST_METHOD"])
+    return view is not None and _view_is_async(view, method)
 
 
 @functools.lru_cache(maxsize=1024)

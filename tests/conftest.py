@@ -16,17 +16,19 @@ demijohn.install_as_flask()
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_environment() -> Iterator[None]:
     # A developer's FLASK_* variables must not change what tests observe,
     # and those the code under test sets (FLASK_DEBUG, FLASK_RUN_FROM_CLI
-    # from the CLI, dotenv files) must not reach the next test.
-    for key in list(os.environ):
-        if key.startswith("FLASK_"):
-            monkeypatch.delenv(key)
+    # from the CLI, dotenv files) must not reach the next test. Not built on
+    # ``monkeypatch``: this fixture is set up first and so torn down last,
+    # after a test's own monkeypatch undo, which would otherwise restore a
+    # value the CLI had set before the test patched the same variable.
+    saved = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("FLASK_")}
     yield
     for key in list(os.environ):
         if key.startswith("FLASK_"):
             del os.environ[key]
+    os.environ.update(saved)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -1,4 +1,4 @@
-"""Flask-RESTful and Flask-Smorest on demijohn, as the guide uses them."""
+"""Flask-Smorest on demijohn, as the guide uses it (Flask-RESTful: test_ext_restful.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import typing as t
 import pytest
 from asgi_support import AsgiClient
 from flask import Flask
-from flask_restful import Api as RestfulApi
 from flask_restful import Resource
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
@@ -21,28 +20,6 @@ def app(door: str) -> Flask:
     if door == "asgi":
         app.test_client_class = AsgiClient
     return app
-
-
-def test_flask_restful_resource(app: Flask) -> None:
-    api = RestfulApi(app)
-
-    class UserResource(Resource):
-        def get(self, user_id: int) -> tuple[dict[str, t.Any], int]:
-            # Logic to fetch user
-            return {"id": user_id, "username": "dev_user"}, 200
-
-        def delete(self, user_id: int) -> tuple[dict[str, str], int]:
-            # Logic to delete user
-            return {"message": "User deleted"}, 204
-
-    # Route registration
-    api.add_resource(UserResource, "/user/<int:user_id>")
-    client = app.test_client()
-    assert client.get("/user/7").json == {"id": 7, "username": "dev_user"}
-    deleted = client.delete("/user/7")
-    assert (deleted.status_code, deleted.data) == (204, b"")
-    assert client.put("/user/7").status_code == 405
-    assert client.get("/users").status_code == 404
 
 
 def test_flask_smorest_blueprint_schema_and_openapi(app: Flask) -> None:

@@ -117,19 +117,23 @@ class Config(dict[str, t.Any]):
         return True
 
     def from_pyfile(self, filename: str | os.PathLike[str], silent: bool = False) -> bool:
-        """Execute a Python file and load its upper-case names, like :meth:`from_object`."""
+        """Execute a Python file and load its upper-case names, like :meth:`from_object`.
+
+        The file sees its own path as ``__file__``. As in Flask, a file the
+        config file itself fails to open counts as the config failing to
+        load: the error says so, and ``silent=True`` skips it when missing.
+        """
         path = os.path.join(self.root_path, filename)
         module = types.ModuleType("config")
         module.__file__ = path
         try:
             with open(path, mode="rb") as f:
-                source = f.read()
+                exec(compile(f.read(), path, "exec"), module.__dict__)
         except OSError as e:
             if silent and e.errno in (errno.ENOENT, errno.EISDIR, errno.ENOTDIR):
                 return False
             e.strerror = f"Unable to load configuration file ({e.strerror})"
             raise
-        exec(compile(source, path, "exec"), module.__dict__)
         self.from_object(module)
         return True
 

@@ -49,6 +49,14 @@ def write(folder: Path, name: str, source: str) -> Path:
     return path
 
 
+def unset(monkeypatch: pytest.MonkeyPatch, *keys: str) -> None:
+    """Remove ``keys`` from the environment, and again after the test (dotenv sets them)."""
+    for key in keys:
+        # setenv first: delenv alone records nothing for a variable that is absent.
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+
+
 def invoke(args: list[str], **kwargs: t.Any) -> click.testing.Result:
     # A new group per call: FlaskGroup caches plugin commands.
     return CliRunner().invoke(FlaskGroup(name="demijohn"), args, **kwargs)
@@ -212,8 +220,7 @@ def test_a_flask_project_runs_unchanged(project: Path) -> None:
 
 
 def test_flaskenv_and_env_are_loaded(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("FOO", "BAR", "SPAM", "EGGS"):
-        monkeypatch.delenv(key, raising=False)
+    unset(monkeypatch, "FOO", "BAR", "SPAM", "EGGS")
     write(project, ".flaskenv", "FOO=flaskenv\nBAR=flaskenv\nEGGS=flaskenv\n")
     write(project, ".env", "FOO=env\nSPAM=env\n")
     monkeypatch.setenv("EGGS", "environment")
@@ -226,7 +233,7 @@ def test_flaskenv_and_env_are_loaded(project: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_env_file_option_takes_precedence(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("WHERE", raising=False)
+    unset(monkeypatch, "WHERE")
     write(project, ".env", "WHERE=dotenv\n")
     write(project, "custom.env", "WHERE=custom\n")
     write(
@@ -246,7 +253,6 @@ def test_env_file_option_takes_precedence(project: Path, monkeypatch: pytest.Mon
 
 
 def test_flask_app_from_flaskenv(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FLASK_APP", raising=False)
     write(project, "mysite.py", SIMPLE)
     write(project, ".flaskenv", "FLASK_APP=mysite\n")
     result = invoke(["routes"])
@@ -254,7 +260,7 @@ def test_flask_app_from_flaskenv(project: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_skip_dotenv(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SKIPPED", raising=False)
+    unset(monkeypatch, "SKIPPED")
     monkeypatch.setenv("FLASK_SKIP_DOTENV", "1")
     write(project, ".env", "SKIPPED=1\n")
     write(project, "app.py", SIMPLE)
@@ -604,3 +610,108 @@ def test_run_cert_and_key_validation(served: list[dict[str, t.Any]], tmp_path: P
     assert no_cert.exit_code == 2 and '"--cert" must also be specified.' in no_cert.output
     bogus = CliRunner().invoke(run_app(), ["run", "--cert", "not-a-file-or-adhoc"])
     assert bogus.exit_code == 2
+
+
+def test_run_adhoc_certificate(
+    served: list[dict[str, t.Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    # Werkzeug makes ad-hoc certificates with the cryptography library.
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "cryptography" else real_find_spec(name, *a),
+    )
+    missing = CliRunner().invoke(run_app(), ["run", "--cert", "adhoc"])
+    assert missing.exit_code == 2
+    assert "Using ad-hoc certificates requires the cryptography library." in missing.output
+
+    # As if it were installed (it is not a test dependency).
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: real_find_spec("json" if name == "cryptography" else name, *a),
+    )
+    result = CliRunner().invoke(run_app(), ["run", "--cert", "adhoc"])
+    assert result.exit_code == 0, result.output
+    assert served[0]["ssl_context"] == "adhoc"
+    key = tmp_path / "key.pem"
+    key.touch()
+    with_key = CliRunner().invoke(run_app(), ["run", "--cert", "adhoc", "--key", str(key)])
+    assert with_key.exit_code == 2
+    assert 'When "--cert" is "adhoc", "--key" is not used.' in with_key.output
+
+
+def test_run_ssl_context_import_string(served: list[dict[str, t.Any]], project: Path) -> None:
+    import ssl
+
+    write(project, "tls.py", "import ssl\ncontext = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n")
+    result = CliRunner().invoke(run_app(), ["run", "--cert", "tls.context"])
+    assert result.exit_code == 0, result.output
+    assert isinstance(served[0]["ssl_context"], ssl.SSLContext)
+    assert served[0]["ssl_context"] is sys.modules["tls"].context
+    write(project, "key.pem", "")
+    with_key = CliRunner().invoke(run_app(), ["run", "--cert", "tls.context", "--key", "key.pem"])
+    assert with_key.exit_code == 2
+    assert 'When "--cert" is an SSLContext object, "--key" is not used.' in with_key.output
+
+
+def test_run_keeps_serving_a_broken_app_in_the_reloader_child(
+    served: list[dict[str, t.Any]], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import demijohn.cli
+
+    write(project, "app.py", "from flask import Flask\napp = Flask(__name__)\n1 / 0\n")
+    # In the first process the error stops the command...
+    first = invoke(["run"])
+    assert first.exit_code == 1 and isinstance(first.exception, ZeroDivisionError)
+    assert not served
+    # ...in the reloader's child the server starts, so that fixing the file
+    # reloads it; every request raises the error meanwhile.
+    monkeypatch.setattr(demijohn.cli, "is_running_from_reloader", lambda: True)
+    child = invoke(["run"])
+    assert child.exit_code == 0, child.output
+    with pytest.raises(ZeroDivisionError):
+        served[0]["app"]({}, lambda *args: None)
+
+
+def test_app_run_inside_a_cli_command_is_ignored(project: Path) -> None:
+    write(
+        project,
+        "app.py",
+        """
+        import click
+        from flask import Flask
+        app = Flask(__name__)
+
+        @app.cli.command()
+        def serve():
+            app.run()  # would block the command: refused like Flask does
+            click.echo("after run")
+        """,
+    )
+    result = invoke(["serve"])
+    assert result.exit_code == 0, result.output
+    assert "Ignoring a call to 'app.run()' that would block" in result.output
+    assert result.output.endswith("after run\n")
+
+
+def test_env_file_option_needs_python_dotenv(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(project, "custom.env", "X=1\n")
+    monkeypatch.setitem(sys.modules, "dotenv", None)  # import fails
+    result = invoke(["-e", "custom.env", "routes"])
+    assert result.exit_code == 2
+    assert "python-dotenv must be installed to load an env file." in result.output
+
+
+def test_package_path_and_factory_arguments_from_the_fixture_apps(project: Path) -> None:
+    package = Path(__file__).parent / "cli_apps" / "factory_pkg"
+    result = invoke(["--app", f"{package}:create_app('testing', debug=True)", "which-config"])
+    assert (result.exit_code, result.output) == (0, "testing debug=True\n")
+    # Without a name the factory is found and called without arguments.
+    default = invoke(["--app", str(package), "which-config"])
+    assert default.output == "default debug=False\n"

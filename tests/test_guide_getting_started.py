@@ -84,7 +84,7 @@ def test_verification_script(tmp_path: Path) -> None:
     assert "Flask Version: 3.1" in out  # the Flask API level demijohn implements
 
 
-def test_minimal_app_and_response_handling(door: str) -> None:
+def test_minimal_app_and_response_handling(door: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # 1. Create the application instance
     app = Flask(__name__)
 
@@ -112,9 +112,19 @@ def test_minimal_app_and_response_handling(door: str) -> None:
     )
     accepted = client.get("/api/data")
     assert (accepted.status_code, accepted.json) == (202, {"message": "Accepted"})
+    assert accepted.headers.getlist("Content-Type") == ["application/json"]
+    # "If a view function returns nothing (None), Flask will raise a TypeError":
+    # propagated under TESTING, and the message names the view.
     app.testing = True
-    with pytest.raises(TypeError, match="did not return a valid response"):
+    with pytest.raises(TypeError) as info:
         client.get("/none")
+    assert str(info.value).startswith(
+        "The view function for 'nothing' did not return a valid response."
+    )
+    # Outside testing the client (browser) gets a plain 500, not a crash.
+    app.testing = False
+    monkeypatch.setattr(app.logger, "disabled", True)  # the logger is process-global
+    assert client.get("/none").status_code == 500
 
 
 def test_debug_mode_methods(monkeypatch: pytest.MonkeyPatch, door: str) -> None:
@@ -130,8 +140,16 @@ def test_debug_mode_methods(monkeypatch: pytest.MonkeyPatch, door: str) -> None:
 
     assert app.debug is True
     # In debug mode the error propagates (to the debugger, here to the test client).
+    client = serve(app, door)
     with pytest.raises(ZeroDivisionError):
-        serve(app, door).get("/")
+        client.get("/")
+    # Debug mode OFF: a generic 500 page that shows nothing of the traceback.
+    app.config["DEBUG"] = False
+    monkeypatch.setattr(app.logger, "disabled", True)  # the logger is process-global
+    generic = client.get("/")
+    assert generic.status_code == 500
+    assert "Internal Server Error" in generic.text
+    assert "ZeroDivisionError" not in generic.text and "division" not in generic.text
 
     calls: list[dict[str, t.Any]] = []
     monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *a, **kw: calls.append(kw))

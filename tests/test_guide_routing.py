@@ -310,3 +310,79 @@ def test_linking_to_static_assets_and_custom_static_path(tmp_path: object, door:
     with custom.test_request_context():
         assert url_for("static", filename="site.css") == "/public/site.css"
     assert custom.static_folder is not None and custom.static_folder.endswith("assets")
+
+
+def test_parameter_names_must_match_the_rule(door: str) -> None:
+    # "the parameter name in the @app.route decorator [must match] the parameter
+    # name in the function signature exactly; otherwise, Flask will raise a TypeError."
+    app = Flask(__name__)
+    app.testing = True
+
+    @app.route("/user/<username>")
+    def show_user_profile(name):  # type: ignore[no-untyped-def]
+        return name
+
+    with pytest.raises(TypeError, match="unexpected keyword argument 'username'"):
+        client_for(app, door).get("/user/jane")  # type: ignore[attr-defined]
+
+
+def test_negative_numbers_need_signed(door: str) -> None:
+    # DESIGN.md known error "int/float converters": negatives match with signed=True.
+    app = Flask(__name__)
+    app.add_url_rule("/offset/<int(signed=True):n>", "offset", lambda n: str(n * 2))
+    app.add_url_rule("/temp/<float(signed=True):t>", "temp", lambda t: str(t))
+    client = client_for(app, door)
+    assert client.get("/offset/-21").text == "-42"  # type: ignore[attr-defined]
+    assert client.get("/temp/-3.5").text == "-3.5"  # type: ignore[attr-defined]
+
+
+def test_method_shortcut_decorators(door: str) -> None:
+    # "@app.get() and @app.post() ... are equivalent to @app.route(methods=['GET'])
+    # and @app.route(methods=['POST'])"
+    app = Flask(__name__)
+
+    @app.get("/item")
+    def read_item() -> str:
+        return "read"
+
+    @app.post("/item")
+    def create_item() -> tuple[str, int]:
+        return "created", 201
+
+    @app.put("/item")
+    def replace_item() -> str:
+        return "replaced"
+
+    @app.patch("/item")
+    def update_item() -> str:
+        return "patched"
+
+    @app.delete("/item")
+    def delete_item() -> tuple[str, int]:
+        return "", 204
+
+    with pytest.raises(TypeError, match="Use the 'route' decorator"):
+        app.get("/x", methods=["POST"])
+    client = client_for(app, door)
+    assert client.get("/item").text == "read"  # type: ignore[attr-defined]
+    assert client.post("/item").status_code == 201  # type: ignore[attr-defined]
+    assert client.put("/item").text == "replaced"  # type: ignore[attr-defined]
+    assert client.patch("/item").text == "patched"  # type: ignore[attr-defined]
+    assert client.delete("/item").status_code == 204  # type: ignore[attr-defined]
+
+
+def test_blueprint_endpoints_and_the_dot_shortcut(door: str) -> None:
+    # "the endpoint name is prefixed with the Blueprint's name and a dot (e.g.,
+    # admin.index) ... use a shortcut by prefixing the endpoint with a dot (.index)."
+    from flask import Blueprint
+
+    admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+    @admin.route("/")
+    def index() -> str:
+        return url_for(".index") + " " + url_for("admin.index") + " " + url_for("index")
+
+    app = Flask(__name__)
+    app.add_url_rule("/", "index", lambda: "site")
+    app.register_blueprint(admin)
+    assert client_for(app, door).get("/admin/").text == "/admin/ /admin/ /"  # type: ignore[attr-defined]

@@ -111,6 +111,33 @@ def test_max_content_length_413(app: demijohn.Flask) -> None:
     assert client.post("/form", data={"a": "y" * 50}).status_code == 413
 
 
+@pytest.mark.parametrize("size", [0, 9, 10, 11, 100_000])
+def test_max_content_length_holds_for_a_body_without_length(size: int) -> None:
+    # A chunked upload reaches the app with no Content-Length and
+    # ``wsgi.input_terminated`` set (gunicorn, the dev server): the limit must
+    # still answer 413, never hand the view a silently truncated body.
+    from werkzeug.test import EnvironBuilder
+
+    app = demijohn.Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    seen: list[bytes] = []
+
+    @app.post("/")
+    def index() -> str:
+        seen.append(request.get_data())
+        return "ok"
+
+    environ = EnvironBuilder(method="POST", data=b"x" * size).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input_terminated"] = True
+    statuses: list[str] = []
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    if size <= 10:
+        assert (statuses, body, seen) == (["200 OK"], b"ok", [b"x" * size])
+    else:
+        assert statuses == ["413 REQUEST ENTITY TOO LARGE"] and seen == []
+
+
 def test_max_form_memory_size(app: demijohn.Flask) -> None:
     app.config["MAX_FORM_MEMORY_SIZE"] = 8
 

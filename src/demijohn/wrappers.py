@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import typing as t
 
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
-from werkzeug.wsgi import ClosingIterator
+from werkzeug.wsgi import ClosingIterator, LimitedStream
 
 from . import json
 from .globals import _cv_app
@@ -29,6 +30,26 @@ def _config_limit(name: str, own: int | None, fallback: int | None) -> int | Non
     if ctx is not None:
         return ctx.app.config[name]  # type: ignore[no-any-return]
     return fallback
+
+
+class _BoundedInput(LimitedStream):
+    """A server-terminated body (chunked, or from the ASGI door) held to ``limit``.
+
+    Werkzeug's own max-length stream stops quietly at the limit when read to
+    the end, so a body longer than ``MAX_CONTENT_LENGTH`` would come back
+    truncated from ``get_data()``; this one reads one byte past the limit and
+    answers 413 instead, never holding more than that.
+    """
+
+    def __init__(self, stream: t.IO[bytes], limit: int) -> None:
+        super().__init__(stream, limit + 1, is_max=True)
+        self._max = limit
+
+    def readinto(self, b: bytearray) -> int | None:  # type: ignore[override]
+        size = super().readinto(b)
+        if self.tell() > self._max:
+            raise RequestEntityTooLarge()
+        return size
 
 
 class Request(RequestBase):
@@ -79,6 +100,17 @@ class Request(RequestBase):
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
 
+    @cached_property
+    def stream(self) -> t.IO[bytes]:
+        """The body stream, guarded by ``content_length`` and :attr:`max_content_length`."""
+        limit = self.max_content_length
+        if limit is None or self.shallow or not self.environ.get("wsgi.input_terminated"):
+            return super().stream
+        length = self.content_length
+        if length is not None and length > limit:
+            raise RequestEntityTooLarge()
+        return t.cast(t.IO[bytes], _BoundedInput(self.environ["wsgi.input"], limit))
+
     @property
     def endpoint(self) -> str | None:
         """The endpoint of the matched rule, or ``None``."""
@@ -115,6 +147,12 @@ class Request(RequestBase):
             from .debughelpers import attach_enctype_error_multidict
 
             attach_enctype_error_multidict(self)
+
+    def close(self) -> None:
+        """Close the uploaded files, if the form was parsed."""
+        # Only parsed uploads hold resources; most requests never parse a form.
+        if "files" in self.__dict__:
+            super().close()
 
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
         """Raise a 400 for a malformed body; the parser's message only in debug."""
@@ -181,3 +219,4 @@ class Response(ResponseBase):
                     start_response(self.status, header_list)
                     return ClosingIterator(body, self.close)
         return super().__call__(environ, start_response)
+

@@ -1,17 +1,13 @@
-"""Static files, send_file, send_from_directory, the instance folder, resources."""
+"""The ``static`` route of the app and of blueprints: files, escapes, caching, hosts."""
 
 from __future__ import annotations
 
-import io
-import os
-import sys
 from pathlib import Path
 
 import pytest
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import NotFound
 
-from demijohn import Blueprint, Flask, send_file, send_from_directory
+from demijohn import Blueprint, Flask, url_for
 
 
 @pytest.fixture
@@ -49,8 +45,17 @@ def test_static_route_serves_files(sapp: Flask) -> None:
         "/static/%2e%2e/secret.txt",
         "/static/css/../../secret.txt",
         "/static/..%2fsecret.txt",
+        "/static/..%2Fsecret.txt",
+        "/static/%2e%2e%2fsecret.txt",
         "/static/..\\secret.txt",
+        "/static/..%5csecret.txt",
+        "/static/css%5c..%5c..%5csecret.txt",
+        "/static/C:/secret.txt",
+        "/static/css/main.css%00.png",
         "/static/css",
+        "/static/css/",
+        "/static/",
+        "/static",
         "/static/missing.css",
     ],
 )
@@ -128,104 +133,7 @@ def test_blueprint_static_folder(tmp_path: Path) -> None:
     )
     app.register_blueprint(bp, url_prefix="/shop")
     with app.test_request_context():
-        from demijohn import url_for
-
         assert url_for("shop.static", filename="shop.css") == "/shop/assets/shop.css"
     with app.test_client().get("/shop/assets/shop.css") as response:
         assert response.text == "shop"
     assert app.test_client().get("/shop/assets/../bp_static/shop.css").status_code == 404
-
-
-def test_send_file_options(sapp: Flask, tmp_path: Path) -> None:
-    @sapp.route("/report")
-    def report() -> object:
-        return send_file(
-            io.BytesIO(b"a,b\n1,2\n"),
-            mimetype="text/csv",
-            as_attachment=True,
-            download_name="report 2026.csv",
-        )
-
-    @sapp.route("/path")
-    def by_path() -> object:
-        return send_file(tmp_path / "static" / "css" / "main.css", max_age=10, etag=False)
-
-    @sapp.route("/unnamed")
-    def unnamed() -> object:
-        return send_file(io.BytesIO(b"?"))
-
-    status, body, headers = get(sapp, "/report")
-    assert (status, body) == (200, b"a,b\n1,2\n")
-    assert headers["Content-Type"].startswith("text/csv")
-    assert headers["Content-Disposition"] == 'attachment; filename="report 2026.csv"'
-    status, body, headers = get(sapp, "/path")
-    assert body == b"body { color: red }" and "ETag" not in headers
-    assert headers["Cache-Control"] == "public, max-age=10"
-    sapp.testing = True
-    with pytest.raises(TypeError, match="Unable to detect the MIME type"):
-        get(sapp, "/unnamed")
-
-
-def test_send_from_directory_refuses_escapes(sapp: Flask, tmp_path: Path) -> None:
-    uploads = tmp_path / "uploads"
-    uploads.mkdir()
-    (uploads / "ok.txt").write_text("fine")
-
-    @sapp.route("/uploads/<path:name>")
-    def download(name: str) -> object:
-        return send_from_directory(uploads, name)
-
-    assert get(sapp, "/uploads/ok.txt")[1] == b"fine"
-    for name in ("../secret.txt", "..%2Fsecret.txt", "a/../../secret.txt", "missing.txt"):
-        assert get(sapp, f"/uploads/{name}")[0] == 404
-    with sapp.test_request_context(), pytest.raises(NotFound):
-        send_from_directory(uploads, str(tmp_path / "secret.txt"))
-
-
-def test_instance_path_next_to_module_or_package(tmp_path: Path) -> None:
-    (tmp_path / "single_mod.py").write_text("")
-    (tmp_path / "a_pkg").mkdir()
-    (tmp_path / "a_pkg" / "__init__.py").write_text("")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        import a_pkg  # noqa: F401
-        import single_mod  # noqa: F401
-
-        assert Flask("single_mod").instance_path == str(tmp_path / "instance")
-        assert Flask("a_pkg").instance_path == str(tmp_path / "instance")
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("single_mod", None)
-        sys.modules.pop("a_pkg", None)
-
-
-def test_installed_package_uses_var_instance(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    site = tmp_path / "prefix" / "lib" / "python3.11" / "site-packages"
-    (site / "installed_pkg").mkdir(parents=True)
-    (site / "installed_pkg" / "__init__.py").write_text("")
-    monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
-    monkeypatch.syspath_prepend(str(site))
-    try:
-        app = Flask("installed_pkg")
-        assert app.instance_path == str(tmp_path / "prefix" / "var" / "installed_pkg-instance")
-    finally:
-        sys.modules.pop("installed_pkg", None)
-
-
-def test_open_resource_and_instance_resource(tmp_path: Path) -> None:
-    (tmp_path / "schema.sql").write_text("CREATE TABLE t (id int);")
-    (tmp_path / "instance").mkdir()
-    app = Flask("res", root_path=str(tmp_path), instance_path=str(tmp_path / "instance"))
-    with app.open_resource("schema.sql") as f:
-        assert f.read() == b"CREATE TABLE t (id int);"
-    with app.open_resource("schema.sql", "r") as f:
-        assert f.read().startswith("CREATE")
-    with pytest.raises(ValueError, match="only be opened for reading"):
-        app.open_resource("schema.sql", "w")
-    with app.open_instance_resource("local.cfg", "w") as f:
-        f.write("X = 1")
-    assert os.path.exists(tmp_path / "instance" / "local.cfg")
-    with app.open_instance_resource("local.cfg") as f:
-        assert f.read() == b"X = 1"

@@ -57,3 +57,49 @@ def test_the_versioned_url_serves_the_file(app: Flask) -> None:
         url = url_for("static", filename="css/main.css")
     with app.test_client().get(url) as response:
         assert response.text == "body {}"
+
+
+def test_each_file_is_looked_at_once_per_request(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import demijohn.app
+
+    looked_up: list[str] = []
+    real = demijohn.app._static_file_version
+
+    def counting(folder: str, filename: str) -> int | None:
+        looked_up.append(filename)
+        return real(folder, filename)
+
+    monkeypatch.setattr(demijohn.app, "_static_file_version", counting)
+    css = tmp_path / "static" / "css" / "main.css"
+    app.debug = True
+    with app.test_request_context():
+        first = url_for("static", filename="css/main.css")
+        # Edited while the page renders: the page keeps one consistent URL.
+        os.utime(css, (1_700_000_100, 1_700_000_100))
+        assert url_for("static", filename="css/main.css") == first
+        assert url_for("static", filename="nope.css") == "/static/nope.css"
+        assert url_for("static", filename="nope.css") == "/static/nope.css"
+        assert url_for("static", filename="css") == "/static/css"  # a folder: no version
+    assert looked_up == ["css/main.css", "nope.css", "css"]
+    # The next request sees the edit.
+    with app.test_request_context():
+        assert url_for("static", filename="css/main.css") == "/static/css/main.css?v=1700000100"
+
+    looked_up.clear()
+    app.debug = False
+    with app.test_request_context():
+        url_for("static", filename="css/main.css")
+        url_for("shop.static", filename="app.js")
+    assert looked_up == []  # off: no file is touched
+
+
+def test_versions_outside_a_request_use_the_app_context(app: Flask) -> None:
+    # url_for in an app context (a CLI command, an e-mail template) with SERVER_NAME.
+    app.debug = True
+    app.config["SERVER_NAME"] = "example.test"
+    with app.app_context():
+        assert url_for("static", filename="css/main.css") == (
+            "http://example.test/static/css/main.css?v=1700000000"
+        )

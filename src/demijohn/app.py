@@ -14,6 +14,7 @@ import inspect
 import logging
 import os
 import re
+import stat
 import sys
 import typing as t
 import weakref
@@ -96,6 +97,23 @@ _SPACED_PLACEHOLDER = re.compile(r"<\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?=[(:>])")
 
 def _tidy_rule_placeholders(rule: str) -> str:
     return _SPACED_PLACEHOLDER.sub(r"<\1", rule)
+
+
+def _static_file_version(folder: str, filename: str) -> int | None:
+    """The version of a static file for its URL: its mtime in whole seconds.
+
+    ``None`` for a name escaping ``folder``, or a missing or non-regular file.
+    """
+    path = safe_join(folder, filename)
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return int(st.st_mtime)
 
 
 class Flask(Scaffold):
@@ -678,12 +696,16 @@ class Flask(Scaffold):
 
         ``STATIC_URL_VERSIONING`` turns it on (``True``) or off (``False``)
         whatever the debug mode; ``None`` follows :attr:`debug`. A file that
-        does not exist gets no version; an explicit ``v`` is kept.
+        does not exist (or a name escaping the folder) gets no version; an
+        explicit ``v`` is kept.
         """
         enabled = self.config["STATIC_URL_VERSIONING"]
         if enabled is None:
             enabled = self.debug
         if not enabled or "v" in values:
+            return
+        filename = values["filename"]
+        if not isinstance(filename, str):
             return
         owner: Scaffold = self
         if endpoint != "static":
@@ -694,13 +716,23 @@ class Flask(Scaffold):
         folder = owner.static_folder
         if folder is None:
             return
-        try:
-            path = safe_join(folder, values["filename"])
-            if path is None:
+        # A page often links the same asset several times (layout, partials,
+        # macros): stat each file once per request; the next request sees edits.
+        req_ctx = _cv_request.get(None)
+        cache: dict[tuple[str, str], int | None] | None = None
+        key = (folder, filename)
+        if req_ctx is not None:
+            cache = req_ctx.__dict__.setdefault("_static_versions", {})
+            if key in cache:
+                version = cache[key]
+                if version is not None:
+                    values["v"] = version
                 return
-            values["v"] = int(os.stat(path).st_mtime)
-        except (OSError, TypeError, ValueError):
-            return
+        version = _static_file_version(folder, filename)
+        if cache is not None:
+            cache[key] = version
+        if version is not None:
+            values["v"] = version
 
     def redirect(self, location: str, code: int = 302) -> BaseResponse:
         """A redirect response using :attr:`response_class`."""

@@ -47,7 +47,7 @@ from . import typing as ft
 from ._async import iterate_async, run_sync
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .globals import _cv_app, _cv_request, g, request, request_ctx, session
+from .globals import _cv_app, _cv_request, _get_request_ctx, g, request, request_ctx, session
 from .helpers import _split_blueprint_path, get_debug_flag, get_flashed_messages, get_load_dotenv
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
@@ -62,7 +62,7 @@ from .signals import (
     request_tearing_down,
 )
 from .templating import DispatchingJinjaLoader, Environment, _default_template_ctx_processor
-from .wrappers import Request, Response
+from .wrappers import Request, Response, buffered_response, error_response
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -816,15 +816,19 @@ class Flask(Scaffold):
         The app's run first, then each blueprint's from the outside in. The
         first hook returning a value ends the request with it.
         """
-        req = request_ctx.request
+        url_value_preprocessors = self.url_value_preprocessors
+        before_request_funcs = self.before_request_funcs
+        if not url_value_preprocessors and not before_request_funcs:
+            return None
+        req = _cv_request.get().request
         names: tuple[str | None, ...] = (None, *reversed(req.blueprints))
         for name in names:
-            if name in self.url_value_preprocessors:
-                for url_func in self.url_value_preprocessors[name]:
+            if name in url_value_preprocessors:
+                for url_func in url_value_preprocessors[name]:
                     url_func(req.endpoint, req.view_args)
         for name in names:
-            if name in self.before_request_funcs:
-                for before_func in self.before_request_funcs[name]:
+            if name in before_request_funcs:
+                for before_func in before_request_funcs[name]:
                     rv = self.ensure_sync(before_func)()
                     if rv is not None:
                         return rv  # type: ignore[no-any-return]
@@ -850,13 +854,13 @@ class Flask(Scaffold):
 
     def dispatch_request(self) -> ft.ResponseReturnValue:
         """Call the matched view (or answer ``OPTIONS``) and return its value."""
-        req = request_ctx.request
+        req = _get_request_ctx().request
         if req.routing_exception is not None:
             self.raise_routing_exception(req)
-        rule = t.cast(Rule, req.url_rule)
+        rule: Rule = req.url_rule  # type: ignore[assignment]
         if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()
-        view_args = t.cast(dict[str, t.Any], req.view_args)
+        view_args: dict[str, t.Any] = req.view_args  # type: ignore[assignment]
         return self.ensure_sync(self.view_functions[rule.endpoint])(**view_args)  # type: ignore[no-any-return]
 
     def full_dispatch_request(self) -> Response:
@@ -902,31 +906,37 @@ class Flask(Scaffold):
 
     def process_response(self, response: Response) -> Response:
         """Run ``after_this_request`` and ``after_request`` functions, then save the session."""
-        ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
+        ctx = _get_request_ctx()
         for func in ctx._after_request_functions:
             response = self.ensure_sync(func)(response)
-        for name in chain(ctx.request.blueprints, (None,)):
-            if name in self.after_request_funcs:
-                for func in reversed(self.after_request_funcs[name]):
-                    response = self.ensure_sync(func)(response)
+        after_request_funcs = self.after_request_funcs
+        if after_request_funcs:
+            for name in chain(ctx.request.blueprints, (None,)):
+                if name in after_request_funcs:
+                    for func in reversed(after_request_funcs[name]):
+                        response = self.ensure_sync(func)(response)
         interface = self.session_interface
-        if not interface.is_null_session(ctx.session):
-            interface.save_session(self, ctx.session, response)
+        current_session = ctx.session
+        if not interface.is_null_session(current_session):
+            interface.save_session(self, current_session, response)
         return response
 
     def do_teardown_request(self, exc: BaseException | None = None) -> None:
         """Run the ``teardown_request`` functions and send ``request_tearing_down``."""
-        for name in chain(request.blueprints, (None,)):
-            if name in self.teardown_request_funcs:
-                for func in reversed(self.teardown_request_funcs[name]):
-                    self.ensure_sync(func)(exc)
+        teardown_request_funcs = self.teardown_request_funcs
+        if teardown_request_funcs:
+            for name in chain(_get_request_ctx().request.blueprints, (None,)):
+                if name in teardown_request_funcs:
+                    for func in reversed(teardown_request_funcs[name]):
+                        self.ensure_sync(func)(exc)
         if request_tearing_down.receivers:
             request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
     def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
         """Run the ``teardown_appcontext`` functions and send ``appcontext_tearing_down``."""
-        for func in reversed(self.teardown_appcontext_funcs):
-            self.ensure_sync(func)(exc)
+        if self.teardown_appcontext_funcs:
+            for func in reversed(self.teardown_appcontext_funcs):
+                self.ensure_sync(func)(exc)
         if appcontext_tearing_down.receivers:
             appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
@@ -1050,8 +1060,10 @@ class Flask(Scaffold):
         rv_type = type(rv)
         if rv_type is response_class:
             return rv  # type: ignore[return-value]
-        if rv_type is str:
-            return response_class(rv)  # type: ignore[arg-type]
+        if rv_type is str or rv_type is bytes:
+            return buffered_response(response_class, rv)  # type: ignore[arg-type]
+        if rv_type is dict:
+            return self.json.response(rv)
 
         status = headers = None
         if isinstance(rv, tuple):
@@ -1092,7 +1104,7 @@ class Flask(Scaffold):
             elif isinstance(rv, HTTPException):
                 # An error page: ask the exception for its response instead of
                 # running it as a WSGI app through a test harness (same result).
-                rv = response_class.force_type(rv.get_response(request.environ))
+                rv = error_response(response_class, rv, request.environ)
             elif isinstance(rv, BaseResponse) or callable(rv):
                 try:
                     rv = response_class.force_type(rv, request.environ)  # type: ignore[arg-type]

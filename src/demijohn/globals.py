@@ -54,3 +54,15 @@ request: Request = LocalProxy(  # type: ignore[assignment]
 session: SessionMixin = LocalProxy(  # type: ignore[assignment]
     _cv_request, "session", unbound_message=_no_req_msg
 )
+
+
+def _get_request_ctx() -> RequestContext:
+    """The active request context, raising what ``request_ctx`` would when there is none.
+
+    The pipeline's own lookups go through here rather than the proxy, which
+    costs several Python calls per attribute.
+    """
+    try:
+        return _cv_request.get()
+    except LookupError:
+        raise RuntimeError(_no_req_msg) from None

@@ -161,7 +161,14 @@ class SessionInterface:
 
     def is_null_session(self, obj: object) -> bool:
         """Whether ``obj`` is a null session (which is never saved)."""
-        return isinstance(obj, self.null_session_class)
+        null_class = self.null_session_class
+        obj_type = type(obj)
+        if obj_type is null_class:
+            return True
+        if obj_type is SecureCookieSession and null_class is NullSession:
+            # The usual answer, without the ABC machinery behind isinstance.
+            return False
+        return isinstance(obj, null_class)
 
     def get_cookie_name(self, app: Flask) -> str:
         """The session cookie's name: ``SESSION_COOKIE_NAME``."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import typing as t
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
-from werkzeug.utils import cached_property
+from werkzeug.utils import cached_property, get_content_type
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
 from werkzeug.wsgi import ClosingIterator, LimitedStream
@@ -217,6 +218,123 @@ class Response(ResponseBase):
             else:
                 if has_length:
                     start_response(self.status, header_list)
+                    if not self._on_close and type(self).close is ResponseBase.close:
+                        # Closing would do nothing (a list has no ``close``).
+                        return body
                     return ClosingIterator(body, self.close)
         return super().__call__(environ, start_response)
 
+
+_R = t.TypeVar("_R", bound=ResponseBase)
+
+#: Per (response class, mimetype, its default mimetype): the ``Content-Type``
+#: that :func:`buffered_response` writes itself, or ``None`` when that class
+#: must be built through its constructor.
+_direct_content_types: dict[tuple[type[ResponseBase], str | None, str | None], str | None] = {}
+
+
+def _build_direct(cls: type[_R], data: bytes, content_type: str) -> _R:
+    response = cls.__new__(cls)
+    headers = Headers()
+    headers._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+    response.headers = headers
+    response._status = "200 OK"
+    response._status_code = 200
+    response.direct_passthrough = False
+    response._on_close = []
+    response.response = [data]
+    return response
+
+
+def _direct_content_type(cls: type[ResponseBase], mimetype: str | None) -> str | None:
+    """The Content-Type for building ``cls`` directly, if that gives what its constructor gives.
+
+    Decided once per class and mimetype, by building a probe response both
+    ways and comparing every attribute: a subclass that changes the
+    constructor, the status handling or the body encoding, or a Werkzeug
+    whose ``Response`` keeps other state, falls back to the constructor.
+    """
+    if (
+        cls.__init__ is not ResponseBase.__init__
+        or cls.set_data is not ResponseBase.set_data
+        or cls._clean_status is not ResponseBase._clean_status
+        or not cls.automatically_set_content_length
+        or cls.default_status != 200
+    ):
+        return None
+    if mimetype is None:
+        mimetype = cls.default_mimetype
+    if mimetype is None:
+        return None
+    content_type = get_content_type(mimetype, "utf-8")
+    try:
+        expected = cls(b"probe", mimetype=mimetype)
+        built = _build_direct(cls, b"probe", content_type)
+    except Exception:
+        return None
+    mine, theirs = vars(built), vars(expected)
+    if mine.keys() != theirs.keys() or type(expected.headers) is not Headers:
+        return None
+    for name, value in theirs.items():
+        if name == "headers":
+            if value._list != built.headers._list:
+                return None
+        elif mine[name] != value or type(mine[name]) is not type(value):
+            return None
+    return content_type
+
+
+def buffered_response(cls: type[_R], data: str | bytes, mimetype: str | None = None) -> _R:
+    """``cls(data, mimetype=mimetype)`` for a ``200 OK`` response with a buffered body.
+
+    The constructor's general path (header parsing, status cleaning, the
+    content-type lookup) is most of the cost of a small response; for the
+    classes where it is provably equivalent the response is assembled
+    directly instead.
+    """
+    key = (cls, mimetype, cls.default_mimetype)
+    try:
+        content_type = _direct_content_types[key]
+    except KeyError:
+        content_type = _direct_content_types[key] = _direct_content_type(cls, mimetype)
+    data_type = type(data)
+    if content_type is None or (data_type is not str and data_type is not bytes):
+        # A bytearray body stays a bytearray in Werkzeug's response.
+        return cls(data, mimetype=mimetype)
+    if data_type is str:
+        data = data.encode()  # type: ignore[union-attr]
+    return _build_direct(cls, data, content_type)  # type: ignore[arg-type]
+
+
+#: Per (HTTPException class, code, description): its default error page, encoded once, or
+#: ``None`` for a class that makes its page another way.
+_default_error_pages: dict[tuple[type[HTTPException], int | None, str | None], bytes | None] = {}
+
+#: What an HTTPException subclass may override to change its page.
+_PAGE_MAKERS = ("get_response", "get_body", "get_headers", "get_description", "name")
+
+
+def error_response(cls: type[_R], exc: HTTPException, environ: WSGIEnvironment) -> _R:
+    """``exc``'s error page as a ``cls``: what ``cls.force_type(exc.get_response(environ))`` gives.
+
+    Most error pages are an unchanged Werkzeug exception (a 404 for an unknown
+    URL): its HTML never varies, so it is rendered once per class and code.
+    An exception with its own description or response, or a class that makes
+    its page another way, is asked for it as usual.
+    """
+    exc_type = type(exc)
+    body = None
+    if exc.response is None and exc.description is exc_type.description:
+        key = (exc_type, exc.code, exc.description)
+        try:
+            body = _default_error_pages[key]
+        except KeyError:
+            renders_default = all(
+                getattr(exc_type, name) is getattr(HTTPException, name) for name in _PAGE_MAKERS
+            )
+            body = exc.get_body().encode() if renders_default else None
+            _default_error_pages[key] = body
+    if body is None:
+        return cls.force_type(exc.get_response(environ))  # type: ignore[return-value]
+    page = ResponseBase(body, exc.code, [("Content-Type", "text/html; charset=utf-8")])
+    return cls.force_type(page)  # type: ignore[return-value]

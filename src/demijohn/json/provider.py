@@ -18,6 +18,9 @@ from datetime import date
 
 from werkzeug.http import http_date
 
+# A module reference (not its names): ``wrappers`` imports this package.
+from .. import wrappers as _wrappers
+
 if t.TYPE_CHECKING:
     from ..app import Flask
     from ..wrappers import Response
@@ -208,4 +211,4 @@ class DefaultJSONProvider(JSONProvider):
         else:
             body = self._dumps_compact(obj)
         # ``response_class`` is read now: extensions and tests replace it.
-        return app.response_class(body + "\n", mimetype=self.mimetype)
+        return _wrappers.buffered_response(app.response_class, body + "\n", mimetype=self.mimetype)

@@ -42,16 +42,18 @@ class CustomInit(Response):
 @pytest.mark.parametrize("cls", [Response, TextResponse, CustomInit, WerkzeugResponse])
 @pytest.mark.parametrize("data", ["hello", "héllo ✓", "", b"raw \xff bytes", bytearray(b"ba")])
 @pytest.mark.parametrize("mimetype", [None, "application/json", "text/csv"])
+@pytest.mark.parametrize("status", [200, 404, 418, 599])
 def test_buffered_response_equals_the_constructor(
-    cls: type[WerkzeugResponse], data: str | bytes, mimetype: str | None
+    cls: type[WerkzeugResponse], data: str | bytes, mimetype: str | None, status: int
 ) -> None:
-    expected = cls(data, mimetype=mimetype)
-    built = buffered_response(cls, data, mimetype=mimetype)
+    expected = cls(data, status, mimetype=mimetype)
+    built = buffered_response(cls, data, mimetype=mimetype, status=status)
     assert snapshot(built) == snapshot(expected)
     # The response is independent: changing one leaves the next untouched.
     built.headers["X-Changed"] = "1"
     built.set_data(b"changed")
-    assert snapshot(buffered_response(cls, data, mimetype=mimetype)) == snapshot(expected)
+    again = buffered_response(cls, data, mimetype=mimetype, status=status)
+    assert snapshot(again) == snapshot(expected)
 
 
 def test_views_returning_str_bytes_and_dict(app: demijohn.Flask) -> None:
@@ -92,10 +94,13 @@ def _exceptions() -> list[HTTPException]:
         OwnBody(),
         OwnName(),
         NotFound(response=WerkzeugResponse("given", status=404)),
+        HTTPException(),  # no code: Werkzeug answers 200 with the page
     ]
 
 
-@pytest.mark.parametrize("exc", _exceptions(), ids=lambda e: f"{type(e).__name__}-{e.code}")
+@pytest.mark.parametrize(
+    "exc", _exceptions(), ids=lambda e: f"{type(e).__name__}-{e.code}-{e.description!r:.12}"
+)
 def test_error_response_equals_the_exceptions_own(exc: HTTPException) -> None:
     environ = EnvironBuilder().get_environ()
     expected = Response.force_type(exc.get_response(environ))

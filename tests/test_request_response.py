@@ -386,6 +386,11 @@ def test_response_defaults(app: demijohn.Flask) -> None:
         (302, "GET", {"Location": "/ünïcode path"}),
         (200, "GET", {"Content-Location": "/naïve"}),
         (500, "GET", {}),
+        (404, "GET", {}),
+        (405, "GET", {"Allow": "GET, HEAD"}),
+        (404, "HEAD", {}),
+        (101, "GET", {}),
+        (301, "GET", {"Location": "/elsewhere"}),
     ],
 )
 def test_short_wsgi_path_matches_werkzeug(

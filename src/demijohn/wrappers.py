@@ -186,13 +186,14 @@ class Response(ResponseBase):
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        """Send the response (WSGI). A buffered 2xx body takes a short path.
+        """Send the response (WSGI). A buffered body takes a short path.
 
         Werkzeug's general path copies the headers and re-checks the body to
         fix up ``Location``, ``Content-Length`` and bodiless statuses. A body
         set with ``set_data`` (a list holding one ``bytes``, its length already
-        in ``Content-Length``) with a 2xx status other than 204, for a request
-        other than ``HEAD``, needs none of that: the result is the same.
+        in ``Content-Length``) with a status that has a body (not 1xx, 204 or
+        304) and no ``Location`` header, for a request other than ``HEAD``,
+        needs none of that: the result is the same.
         """
         body = self.response
         code = self.status_code
@@ -200,8 +201,9 @@ class Response(ResponseBase):
             type(body) is list
             and len(body) == 1
             and type(body[0]) is bytes
-            and 200 <= code < 300
+            and code >= 200
             and code != 204
+            and code != 304
             and not self.direct_passthrough
             and environ.get("REQUEST_METHOD") != "HEAD"
         ):
@@ -233,13 +235,17 @@ _R = t.TypeVar("_R", bound=ResponseBase)
 _direct_content_types: dict[tuple[type[ResponseBase], str | None, str | None], str | None] = {}
 
 
-def _build_direct(cls: type[_R], data: bytes, content_type: str) -> _R:
+def _build_direct(cls: type[_R], data: bytes, content_type: str, status: int = 200) -> _R:
     response = cls.__new__(cls)
     headers = Headers()
     headers._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
     response.headers = headers
-    response._status = "200 OK"
-    response._status_code = 200
+    if status == 200:
+        response._status = "200 OK"
+        response._status_code = 200
+    else:
+        # Werkzeug's own spelling of the status line.
+        response._status, response._status_code = ResponseBase._clean_status(response, status)
     response.direct_passthrough = False
     response._on_close = []
     response.response = [data]
@@ -284,8 +290,10 @@ def _direct_content_type(cls: type[ResponseBase], mimetype: str | None) -> str |
     return content_type
 
 
-def buffered_response(cls: type[_R], data: str | bytes, mimetype: str | None = None) -> _R:
-    """``cls(data, mimetype=mimetype)`` for a ``200 OK`` response with a buffered body.
+def buffered_response(
+    cls: type[_R], data: str | bytes, mimetype: str | None = None, status: int = 200
+) -> _R:
+    """``cls(data, status, mimetype=mimetype)`` for a response with a buffered body.
 
     The constructor's general path (header parsing, status cleaning, the
     content-type lookup) is most of the cost of a small response; for the
@@ -300,15 +308,15 @@ def buffered_response(cls: type[_R], data: str | bytes, mimetype: str | None = N
     data_type = type(data)
     if content_type is None or (data_type is not str and data_type is not bytes):
         # A bytearray body stays a bytearray in Werkzeug's response.
-        return cls(data, mimetype=mimetype)
+        return cls(data, status, mimetype=mimetype)
     if data_type is str:
         data = data.encode()  # type: ignore[union-attr]
-    return _build_direct(cls, data, content_type)  # type: ignore[arg-type]
+    return _build_direct(cls, data, content_type, status)  # type: ignore[arg-type]
 
 
 #: Per (HTTPException class, code, description): its default error page, encoded once, or
 #: ``None`` for a class that makes its page another way.
-_default_error_pages: dict[tuple[type[HTTPException], int | None, str | None], bytes | None] = {}
+_default_error_pages: dict[tuple[type[HTTPException], int, str | None], bytes | None] = {}
 
 #: What an HTTPException subclass may override to change its page.
 _PAGE_MAKERS = ("get_response", "get_body", "get_headers", "get_description", "name")
@@ -324,8 +332,9 @@ def error_response(cls: type[_R], exc: HTTPException, environ: WSGIEnvironment) 
     """
     exc_type = type(exc)
     body = None
-    if exc.response is None and exc.description is exc_type.description:
-        key = (exc_type, exc.code, exc.description)
+    code = exc.code
+    if code is not None and exc.response is None and exc.description is exc_type.description:
+        key = (exc_type, code, exc.description)
         try:
             body = _default_error_pages[key]
         except KeyError:
@@ -334,7 +343,7 @@ def error_response(cls: type[_R], exc: HTTPException, environ: WSGIEnvironment) 
             )
             body = exc.get_body().encode() if renders_default else None
             _default_error_pages[key] = body
-    if body is None:
+    if body is None or code is None:
         return cls.force_type(exc.get_response(environ))  # type: ignore[return-value]
-    page = ResponseBase(body, exc.code, [("Content-Type", "text/html; charset=utf-8")])
+    page = buffered_response(ResponseBase, body, "text/html", code)
     return cls.force_type(page)  # type: ignore[return-value]

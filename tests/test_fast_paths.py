@@ -114,3 +114,71 @@ def test_error_pages_follow_a_changed_class_description(monkeypatch: pytest.Monk
     monkeypatch.setattr(NotFound, "description", "Nothing here.")
     after = error_response(Response, NotFound(), environ).get_data()
     assert b"Nothing here." in after and after != before
+
+
+def _environ(**overrides: t.Any) -> dict[str, t.Any]:
+    environ = EnvironBuilder().get_environ()
+    for key, value in overrides.items():
+        if value is None:
+            environ.pop(key, None)
+        else:
+            environ[key] = value
+    return environ
+
+
+# Each varies what bind_to_environ reads; the per-request keys vary within.
+_BINDING_ENVIRONS = [
+    {},
+    {"HTTP_HOST": "Example.COM:8080"},
+    {"HTTP_HOST": None, "SERVER_NAME": "internal", "SERVER_PORT": "8000"},
+    {"HTTP_HOST": "example.com:443", "wsgi.url_scheme": "https"},
+    {"HTTP_HOST": "bücher.example"},
+    {"SCRIPT_NAME": "/mounted/ünï".encode().decode("latin1")},
+    {"HTTP_CONNECTION": "keep-alive, Upgrade", "HTTP_UPGRADE": "websocket"},
+]
+_PER_REQUEST = [
+    {"PATH_INFO": "/a/b", "REQUEST_METHOD": "GET", "QUERY_STRING": "x=1"},
+    {"PATH_INFO": "/naïve".encode().decode("latin1"), "REQUEST_METHOD": "POST"},
+    {"PATH_INFO": "", "REQUEST_METHOD": "PUT", "QUERY_STRING": None},
+    {"PATH_INFO": None, "REQUEST_METHOD": "DELETE", "QUERY_STRING": ""},
+]
+
+
+@pytest.mark.parametrize("binding", _BINDING_ENVIRONS)
+@pytest.mark.parametrize("subdomain", ["", None, "api"])
+def test_reused_bindings_equal_fresh_ones(binding: dict[str, t.Any], subdomain: str | None) -> None:
+    from demijohn.routing import IndexedMap
+
+    url_map = IndexedMap()
+    for per_request in _PER_REQUEST * 2:  # cold, then from the cache
+        environ = _environ(**binding, **per_request)
+        assert vars(url_map.bind_request(environ, subdomain)) == vars(
+            url_map.bind_to_environ(environ, subdomain=subdomain)
+        )
+
+
+def test_bindings_are_copies_and_the_cache_is_bounded() -> None:
+    from demijohn.routing import _MAX_BINDINGS, IndexedMap
+
+    url_map = IndexedMap()
+    first = url_map.bind_request(_environ(PATH_INFO="/one"), "")
+    second = url_map.bind_request(_environ(PATH_INFO="/two"), "")
+    assert (first.path_info, second.path_info) == ("/one", "/two")
+    # Clients choose the Host header: a flood of them never grows the cache past its bound.
+    for n in range(_MAX_BINDINGS * 3):
+        environ = _environ(HTTP_HOST=f"host{n}.example")
+        adapter = url_map.bind_request(environ, "")
+        assert adapter.server_name == f"host{n}.example"
+    assert len(url_map._bindings) == _MAX_BINDINGS
+
+
+def test_requests_through_reused_bindings(app: demijohn.Flask) -> None:
+    app.add_url_rule("/p/<int:n>", "p", lambda n: f"{n} {demijohn.request.host}")
+    client = app.test_client()
+    assert client.get("/p/1", base_url="http://a.example").text == "1 a.example"
+    assert client.get("/p/2", base_url="http://b.example:8000").text == "2 b.example:8000"
+    assert client.get("/p/3", base_url="http://a.example").text == "3 a.example"
+    redirect = client.get("/p/4/", base_url="https://a.example")
+    assert redirect.status_code == 404
+    with app.test_request_context("/p/5", base_url="https://c.example/root"):
+        assert demijohn.url_for("p", n=6, _external=True) == "https://c.example/root/p/6"

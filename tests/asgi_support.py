@@ -96,3 +96,13 @@ class AsgiClient(FlaskClient):
             return super().run_wsgi_app(environ, buffered=buffered)
         finally:
             self.application = flask_app
+
+
+_App = t.TypeVar("_App")
+
+
+def through(app: _App, door: str) -> _App:
+    """``app`` with its test client speaking ``door``: ``"wsgi"`` (as is) or ``"asgi"``."""
+    if door == "asgi":
+        app.test_client_class = AsgiClient  # type: ignore[attr-defined]
+    return app

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 
 import demijohn
 
@@ -46,8 +46,7 @@ def app(tmp_path: os.PathLike[str], door: str) -> Iterator[demijohn.Flask]:
     """A bare app rooted in a temporary folder, tested through ``door``."""
     app = demijohn.Flask("test_app", root_path=os.fspath(tmp_path))
     app.config["TESTING"] = True
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     yield app
     # Loggers are process-global by name: undo what a test did to this one.
     logger = logging.getLogger("test_app")

@@ -22,7 +22,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "taskboard"
 DEMIJOHN = str(Path(sys.executable).parent / "demijohn")
@@ -47,8 +47,7 @@ def make_app(taskboard: t.Any, tmp_path: Path, door: str) -> t.Callable[..., t.A
             {"TESTING": True, "SEED_DEMO_DATA": False, **config},
             instance_path=str(tmp_path / "instance"),
         )
-        if door == "asgi":
-            app.test_client_class = AsgiClient
+        through(app, door)
         return app
 
     return make

@@ -18,7 +18,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from werkzeug.exceptions import BadRequest
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bookshelf"
@@ -45,8 +45,7 @@ def make_app(bookshelf: t.Any, tmp_path: Path, door: str) -> t.Callable[..., t.A
         app = bookshelf.create_app(
             {"TESTING": True, **config}, instance_path=str(tmp_path / instance)
         )
-        if door == "asgi":
-            app.test_client_class = AsgiClient
+        through(app, door)
         return app
 
     return make
@@ -94,8 +93,7 @@ def test_factory_reads_instance_config_silently(
         "SHELF_NAME = 'Reading Room'\nADMIN_TOKEN = 'from-instance'\n"
     )
     app = bookshelf.create_app({"ADMIN_TOKEN": "from-test"}, instance_path=str(configured))
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     assert app.config["SHELF_NAME"] == "Reading Room"
     # test_config is applied last and wins over the instance file.
     assert app.config["ADMIN_TOKEN"] == "from-test"

@@ -4,7 +4,7 @@ preflight answers, credentials, the decorator, blueprints and error responses.""
 from __future__ import annotations
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Blueprint, Flask, abort
 from flask_cors import CORS, cross_origin
 
@@ -24,8 +24,7 @@ def cors_headers(response: object) -> dict[str, str]:
 @pytest.fixture
 def app(door: str) -> Flask:
     app = Flask(__name__)
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
 
     @app.route("/api/items", methods=["GET", "PUT", "DELETE"])
     def items() -> tuple[dict[str, list[int]], int, dict[str, str]]:

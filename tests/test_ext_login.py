@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, flash, redirect, render_template_string, request, url_for
 from flask_login import (
     LoginManager,
@@ -33,8 +33,7 @@ USERS = {1: User(1, "ada", "correct horse")}
 def app(door: str) -> Flask:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "login-secret"
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     login_manager = LoginManager(app)
     login_manager.login_view = "login"  # Redirects here if @login_required fails
     login_manager.refresh_view = "login"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Blueprint, Flask, url_for
 from flask_restful import Api, Resource, abort, fields, marshal_with, reqparse
 
@@ -14,8 +14,7 @@ from flask_restful import Api, Resource, abort, fields, marshal_with, reqparse
 @pytest.fixture
 def app(door: str) -> Flask:
     app = Flask(__name__)
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask
 from flask_restful import Resource
 from flask_smorest import Api, Blueprint
@@ -17,8 +17,7 @@ USERS = {1: {"id": 1, "username": "dev_user", "email": "dev@example.com"}}
 @pytest.fixture
 def app(door: str) -> Flask:
     app = Flask(__name__)
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, abort
 from flask_sqlalchemy import SQLAlchemy
 
@@ -16,8 +16,7 @@ def setup(door: str) -> t.Iterator[tuple[Flask, SQLAlchemy, t.Any, t.Any]]:
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
     app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     db = SQLAlchemy(app)
 
     class User(db.Model):  # type: ignore[name-defined, misc]

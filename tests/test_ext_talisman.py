@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, render_template_string, session
 from flask_talisman import Talisman
 
@@ -17,8 +17,7 @@ HTTPS = "https://localhost"
 def app(door: str) -> Flask:
     app = Flask(__name__)
     app.secret_key = "talisman-secret"
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
 
     @app.route("/", methods=["GET", "POST"])
     def index() -> str:

@@ -7,7 +7,7 @@ import re
 import typing as t
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, flash, get_flashed_messages, redirect, render_template_string, url_for
 from flask_wtf import CSRFProtect, FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -48,8 +48,7 @@ REGISTER_HTML = """
 def app(door: str) -> Flask:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "test-secret"
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     csrf = CSRFProtect(app)
 
     @app.route("/")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import (
     Flask,
     appcontext_tearing_down,
@@ -123,8 +123,7 @@ def _restore_logger() -> t.Iterator[None]:
 
 def door_app(door: str) -> Flask:
     app = Flask(__name__)
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

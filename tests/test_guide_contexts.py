@@ -7,7 +7,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import (
     Blueprint,
     Flask,
@@ -42,8 +42,7 @@ def connect_to_db(url: str) -> FakeConnection:
 def make_app(door: str) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY="ctx", DATABASE_URL="sqlite:///ctx.db", SITE_NAME="Demo")
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

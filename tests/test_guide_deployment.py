@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import httpx
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, request, url_for
 from servers import free_port, running_server
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,8 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 def test_common_setup_pitfalls_the_proxy_fix(door: str) -> None:
     app = Flask(__name__)
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
 
     @app.route("/where")

@@ -25,7 +25,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, flash, get_flashed_messages, redirect, render_template, url_for
 from flask_sqlalchemy import SQLAlchemy
 
@@ -39,8 +39,7 @@ def _restore_logger() -> t.Iterator[None]:
 
 def door_app(door: str, **kwargs: t.Any) -> Flask:
     app = Flask(__name__, **kwargs)
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

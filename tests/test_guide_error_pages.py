@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Blueprint, Flask, abort, render_template
 
 ERROR_TEMPLATES = {
@@ -27,8 +27,7 @@ def make_app(tmp_path: Path, door: str) -> Flask:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
     app = Flask(__name__, root_path=str(tmp_path))
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

@@ -15,13 +15,12 @@ from pathlib import Path
 import click
 import pytest
 import werkzeug.serving
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask
 
 
 def serve(app: Flask, door: str) -> t.Any:
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app.test_client()
 
 

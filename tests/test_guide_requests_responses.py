@@ -13,7 +13,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import (
     Flask,
     Response,
@@ -37,8 +37,7 @@ def app(tmp_path: Path, door: str) -> Flask:
     (templates / "login.html").write_text("<form method=post></form>")
     (templates / "404.html").write_text("<h1>Custom not found</h1>")
     app = Flask(__name__, root_path=str(tmp_path))
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, request, url_for
 
 
 def client_for(app: Flask, door: str) -> object:
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app.test_client()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, render_template_string, request
 from flask_cors import CORS
 from flask_sqlalchemy import SQLAlchemy
@@ -16,8 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 def door_app(door: str) -> Flask:
     app = Flask(__name__)
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

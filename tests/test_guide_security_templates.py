@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, render_template, render_template_string, session
 from jinja2 import select_autoescape
 from markupsafe import Markup
@@ -30,8 +30,7 @@ def app(tmp_path: Path, door: str) -> Flask:
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "article.html").write_text(ARTICLE)
     app = Flask(__name__, root_path=str(tmp_path))
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

@@ -7,15 +7,14 @@ import typing as t
 from types import SimpleNamespace
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from blinker import Namespace
 from flask import Flask, current_app, render_template_string, template_rendered
 
 
 def door_app(door: str) -> Flask:
     app = Flask(__name__)
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import (
     Flask,
     flash,
@@ -37,8 +37,7 @@ SETTINGS = """{% with messages = get_flashed_messages(with_categories=true) %}
 
 
 def with_door(app: Flask, door: str) -> Flask:
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from click.testing import CliRunner
 from flask import Blueprint, Flask, abort, current_app, g, request, url_for
 from flask.cli import FlaskGroup, ScriptInfo
@@ -31,8 +31,7 @@ from werkzeug.routing import BuildError
 
 
 def client_for(app: Flask, door: str) -> FlaskClient:
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app.test_client()
 
 

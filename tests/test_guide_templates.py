@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, render_template, render_template_string
 
 PROFILE = """<!DOCTYPE html>
@@ -60,8 +60,7 @@ def app(tmp_path: Path, door: str) -> Flask:
     for name, source in {"profile.html": PROFILE, "base.html": BASE, "home.html": HOME}.items():
         (templates / name).write_text(source)
     app = Flask(__name__, root_path=str(tmp_path))
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     return app
 
 

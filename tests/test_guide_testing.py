@@ -21,7 +21,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from asgi_support import AsgiClient
+from asgi_support import through
 from flask import Flask, redirect, request, session, url_for
 
 # -- the project the guide's fixtures and tests imply ----------------------------
@@ -688,8 +688,7 @@ def test_a_failing_guide_test_fails_the_run(tmp_path: Path) -> None:
 def login_app(door: str) -> Flask:
     app = Flask(__name__)
     app.config.update(TESTING=True, SECRET_KEY="testing-secret-key")
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
 
     @app.post("/login")
     def login() -> object:
@@ -819,8 +818,7 @@ def test_which_template_was_used(tmp_path: Path, door: str) -> None:
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "index.html").write_text("Hi {{ name }}")
     app = Flask(__name__, root_path=str(tmp_path))
-    if door == "asgi":
-        app.test_client_class = AsgiClient
+    through(app, door)
     app.add_url_rule("/", "index", lambda: render_template("index.html", name="ada"))
     app.add_url_rule("/plain", "plain", lambda: "no template")
 

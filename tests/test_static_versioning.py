@@ -62,16 +62,16 @@ def test_the_versioned_url_serves_the_file(app: Flask) -> None:
 def test_each_file_is_looked_at_once_per_request(
     app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import demijohn.app
+    import demijohn.helpers
 
     looked_up: list[str] = []
-    real = demijohn.app._static_file_version
+    real = demijohn.helpers._static_file_version
 
     def counting(folder: str, filename: str) -> int | None:
         looked_up.append(filename)
         return real(folder, filename)
 
-    monkeypatch.setattr(demijohn.app, "_static_file_version", counting)
+    monkeypatch.setattr(demijohn.helpers, "_static_file_version", counting)
     css = tmp_path / "static" / "css" / "main.css"
     app.debug = True
     with app.test_request_context():

@@ -14,7 +14,6 @@ import inspect
 import logging
 import os
 import re
-import stat
 import sys
 import typing as t
 import weakref
@@ -36,7 +35,6 @@ from werkzeug.exceptions import (
 )
 from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, Rule
 from werkzeug.routing.exceptions import RoutingException
-from werkzeug.security import safe_join
 from werkzeug.utils import cached_property
 from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Response as BaseResponse
@@ -48,7 +46,13 @@ from ._async import iterate_async, run_sync
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_app, _cv_request, _get_request_ctx, g, request, request_ctx, session
-from .helpers import _split_blueprint_path, get_debug_flag, get_flashed_messages, get_load_dotenv
+from .helpers import (
+    _split_blueprint_path,
+    _static_url_version,
+    get_debug_flag,
+    get_flashed_messages,
+    get_load_dotenv,
+)
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
 from .routing import IndexedMap
@@ -97,23 +101,6 @@ _SPACED_PLACEHOLDER = re.compile(r"<\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?=[(:>])")
 
 def _tidy_rule_placeholders(rule: str) -> str:
     return _SPACED_PLACEHOLDER.sub(r"<\1", rule)
-
-
-def _static_file_version(folder: str, filename: str) -> int | None:
-    """The version of a static file for its URL: its mtime in whole seconds.
-
-    ``None`` for a name escaping ``folder``, or a missing or non-regular file.
-    """
-    path = safe_join(folder, filename)
-    if path is None:
-        return None
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return int(st.st_mtime)
 
 
 class Flask(Scaffold):
@@ -723,21 +710,7 @@ class Flask(Scaffold):
         folder = owner.static_folder
         if folder is None:
             return
-        # A page often links the same asset several times (layout, partials,
-        # macros): stat each file once per request; the next request sees edits.
-        req_ctx = _cv_request.get(None)
-        cache: dict[tuple[str, str], int | None] | None = None
-        key = (folder, filename)
-        if req_ctx is not None:
-            cache = req_ctx.__dict__.setdefault("_static_versions", {})
-            if key in cache:
-                version = cache[key]
-                if version is not None:
-                    values["v"] = version
-                return
-        version = _static_file_version(folder, filename)
-        if cache is not None:
-            cache[key] = version
+        version = _static_url_version(folder, filename)
         if version is not None:
             values["v"] = version
 

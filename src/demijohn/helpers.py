@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import stat
 import sys
 import typing as t
 from datetime import datetime
@@ -11,6 +12,7 @@ from functools import cache, update_wrapper
 
 import werkzeug.utils
 from werkzeug.exceptions import abort as _wz_abort
+from werkzeug.security import safe_join
 from werkzeug.utils import redirect as _wz_redirect
 
 from .globals import _cv_app, _cv_request, current_app, request, request_ctx, session
@@ -236,6 +238,41 @@ def send_from_directory(
     return werkzeug.utils.send_from_directory(  # type: ignore[return-value]
         directory, path, **_prepare_send_file_kwargs(**kwargs)
     )
+
+
+def _static_file_version(folder: str, filename: str) -> int | None:
+    """The version of a static file for its URL: its mtime in whole seconds.
+
+    ``None`` for a name escaping ``folder``, or a missing or non-regular file.
+    """
+    path = safe_join(folder, filename)
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return int(st.st_mtime)
+
+
+def _static_url_version(folder: str, filename: str) -> int | None:
+    """:func:`_static_file_version`, looked up at most once per request and file.
+
+    A page often links the same asset several times (layout, partials,
+    macros); the next request sees edits.
+    """
+    req_ctx = _cv_request.get(None)
+    if req_ctx is None:
+        return _static_file_version(folder, filename)
+    cache: dict[tuple[str, str], int | None] = req_ctx.__dict__.setdefault("_static_versions", {})
+    key = (folder, filename)
+    try:
+        return cache[key]
+    except KeyError:
+        version = cache[key] = _static_file_version(folder, filename)
+        return version
 
 
 def get_root_path(import_name: str) -> str:

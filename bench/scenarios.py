@@ -5,14 +5,16 @@ every framework's own venv, so it uses the standard library only.
 
 Adding a scenario is one :class:`Scenario` entry here plus the matching route
 in each app under ``bench/apps/``. An app that cannot serve a scenario (the
-bare WSGI ceiling has no templates, say) lists its name in the app module's
+bare WSGI ceiling has no sessions, say) lists its name in the app module's
 ``UNSUPPORTED`` set and the table shows "n/a" for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing as t
+import urllib.parse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,37 @@ class Scenario:
     expect_json: t.Any = None
     #: Expected prefix of the ``Content-Type`` response header.
     expect_content_type: str | None = None
+    #: The scenario serving the same view written synchronously: the results
+    #: also report this one's time over that one's (the cost of ``async def``).
+    sync_twin: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The request target: the path, and the query string if there is one."""
+        return f"{self.path}?{self.query_string}" if self.query_string else self.path
+
+    def problems(self, status: int, headers: t.Iterable[tuple[str, str]], body: bytes) -> list[str]:
+        """What is wrong with a response to this scenario (empty: nothing)."""
+        found: list[str] = []
+        if status != self.status:
+            found.append(f"status {status}, expected {self.status}")
+        if self.expect_body is not None and body != self.expect_body:
+            found.append(f"body {body[:200]!r}, expected {self.expect_body[:200]!r}")
+        if self.expect_json is not None:
+            try:
+                document = json.loads(body)
+            except ValueError:
+                found.append(f"body is not JSON: {body[:200]!r}")
+            else:
+                if document != self.expect_json:
+                    found.append(f"JSON {document!r}, expected {self.expect_json!r}")
+        if self.expect_content_type is not None:
+            content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+            if not content_type.startswith(self.expect_content_type):
+                found.append(
+                    f"Content-Type {content_type!r}, expected {self.expect_content_type!r}"
+                )
+        return found
 
 
 #: A small JSON document, shared so the apps and the expectation agree.
@@ -115,5 +148,39 @@ SCENARIOS += (
         expect_body=b"hooked",
     ),
 )
+
+#: The form the ``/form`` scenario posts: five fields, some needing decoding.
+FORM_FIELDS: dict[str, str] = {
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "city": "London",
+    "language": "Français",
+    "message": "Numbers & poetry: 1 + 1 = 2",
+}
+
+SCENARIOS += (
+    Scenario(
+        name="form",
+        title="`POST /form` (5 urlencoded fields, echoed as JSON)",
+        method="POST",
+        path="/form",
+        body=urllib.parse.urlencode(FORM_FIELDS).encode(),
+        content_type="application/x-www-form-urlencoded",
+        expect_json=FORM_FIELDS,
+        expect_content_type="application/json",
+    ),
+    Scenario(
+        name="async",
+        title="`async def` view under WSGI (`GET /async`)",
+        path="/async",
+        expect_body=b"Hello, World!",
+        expect_content_type="text/html",
+        sync_twin="hello",
+    ),
+)
+
+#: What the HTTP mode runs unless ``--scenarios`` says otherwise: the server
+#: dominates there, so a few request shapes tell the story (and keep it short).
+HTTP_SCENARIOS: tuple[str, ...] = ("hello", "json", "routing", "template", "form")
 
 BY_NAME: dict[str, Scenario] = {scenario.name: scenario for scenario in SCENARIOS}

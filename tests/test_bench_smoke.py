@@ -1,15 +1,21 @@
-"""The benchmark harness runs and checks every scenario (demijohn side only).
+"""The benchmark harness runs and checks every scenario on every framework.
 
-Real Flask lives in .bench-venv, which needs the network to build, so this
-runs only the frameworks of the project venv: demijohn and the bare WSGI
-ceiling. It checks the harness works, not how fast anything is.
+The in-process smoke run covers all five apps: demijohn and the bare WSGI
+ceiling from the project venv, Flask, Bottle and Falcon from ``.bench-venv``,
+which ``bench/run.py`` builds from the pinned requirements on first use (that
+needs the package index). The HTTP mode (gunicorn + wrk, tens of seconds) is
+not run here; its pure parts (``/proc`` readers, the report) are. These tests
+check that the harness works, not how fast anything is.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import subprocess
 import sys
+import types
 import typing as t
 from importlib.metadata import version
 from pathlib import Path
@@ -17,68 +23,207 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
+ALL_FRAMEWORKS = ["wsgi", "demijohn", "flask", "bottle", "falcon"]
+
+#: What each app declares it cannot serve (its ``UNSUPPORTED`` set).
+NOT_APPLICABLE = {
+    ("session", "wsgi"),
+    ("async", "wsgi"),
+    ("session", "bottle"),
+    ("async", "bottle"),
+    ("session", "falcon"),
+    ("async", "falcon"),
+}
 
 
-def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
+def run_bench(
+    *args: str, timeout: float = 120, **kwargs: t.Any
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(BENCH / "run.py"), *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
+        **kwargs,
     )
 
 
 @pytest.fixture(scope="module")
-def smoke() -> dict[str, t.Any]:
-    result = run_bench("--smoke", "--frameworks", "wsgi,demijohn", "--json")
-    assert result.returncode == 0, result.stderr
-    document: dict[str, t.Any] = json.loads(result.stdout)
-    return document
-
-
-def scenario_names() -> list[str]:
+def bench() -> t.Iterator[types.SimpleNamespace]:
+    """The bench modules, imported from bench/ without leaving their names behind."""
+    names = ("scenarios", "frameworks", "inprocess", "overhttp", "report")
+    saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
     sys.path.insert(0, str(BENCH))
     try:
-        import scenarios
+        modules = {name: importlib.import_module(name) for name in names}
     finally:
         sys.path.remove(str(BENCH))
-    return [scenario.name for scenario in scenarios.SCENARIOS]
+        for name in names:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+    yield types.SimpleNamespace(**modules)
 
 
-def test_smoke_measures_every_scenario(smoke: dict[str, t.Any]) -> None:
-    assert smoke["frameworks"] == ["wsgi", "demijohn"]
+@pytest.fixture(scope="module")
+def smoke() -> dict[str, t.Any]:
+    # The first run builds .bench-venv (Flask, Bottle, Falcon): allow for it.
+    result = run_bench("--smoke", "--json", timeout=540)
+    assert result.returncode == 0, result.stderr
+    document: dict[str, t.Any] = json.loads(result.stdout)
+    assert list(document) == ["inprocess"]
+    return document["inprocess"]
+
+
+@pytest.mark.timeout(600)
+def test_smoke_measures_every_scenario_on_every_framework(
+    smoke: dict[str, t.Any], bench: types.SimpleNamespace
+) -> None:
+    assert smoke["frameworks"] == ALL_FRAMEWORKS
     assert smoke["mode"] == {"rounds": 1, "requests": 200}
-    assert sorted(smoke["scenarios"]) == sorted(scenario_names())
-    # The bare WSGI ceiling has no template engine and no signed sessions.
-    unsupported = {("template", "wsgi"), ("session", "wsgi")}
+    assert sorted(smoke["scenarios"]) == sorted(s.name for s in bench.scenarios.SCENARIOS)
+    assert {"form", "async"} <= set(smoke["scenarios"])
     for name, result in smoke["scenarios"].items():
-        for framework in ("wsgi", "demijohn"):
+        for framework in ALL_FRAMEWORKS:
             value = result["us_per_request"][framework]
-            if (name, framework) in unsupported:
+            if (name, framework) in NOT_APPLICABLE:
                 assert value is None and result["samples"][framework] is None
                 continue
             assert isinstance(value, float) and value > 0, (name, framework, value)
             assert len(result["samples"][framework]) == 1
-        # Flask was not run, so there is nothing to compare with.
-        assert result["ratio"] is None
+        ratio = result["ratio_to_flask"]["demijohn"]
+        assert isinstance(ratio, float) and ratio > 0
 
 
-def test_smoke_reports_the_versions_it_ran(smoke: dict[str, t.Any]) -> None:
-    versions = smoke["info"]["demijohn"]["versions"]
-    assert versions["demijohn"] == version("demijohn")
-    assert versions["werkzeug"] == version("werkzeug")
-    assert smoke["info"]["demijohn"]["python"] == "{}.{}.{}".format(*sys.version_info[:3])
+@pytest.mark.timeout(600)
+def test_smoke_reports_async_over_sync_and_the_versions(smoke: dict[str, t.Any]) -> None:
+    twin = smoke["scenarios"]["async"]["ratio_to_sync_twin"]
+    for framework in ("demijohn", "flask"):
+        assert isinstance(twin[framework], float) and twin[framework] > 0
+    assert twin["bottle"] is None and twin["falcon"] is None
+    info = smoke["info"]
+    assert info["demijohn"]["versions"]["demijohn"] == version("demijohn")
+    assert info["demijohn"]["versions"]["werkzeug"] == version("werkzeug")
+    assert info["demijohn"]["python"] == "{}.{}.{}".format(*sys.version_info[:3])
+    # Each peer runs from .bench-venv, pinned, on the project venv's Werkzeug.
+    pins = {}
+    for requirements in ("requirements-flask.txt", "requirements-peers.txt"):
+        for line in (BENCH / requirements).read_text().splitlines():
+            if line and not line.startswith("#"):
+                package, _, pinned = line.partition("==")
+                pins[package.lower()] = pinned
+    for framework in ("flask", "bottle", "falcon"):
+        versions = info[framework]["versions"]
+        assert versions[framework] == pins[framework]
+        assert versions["werkzeug"] == version("werkzeug")
+        assert versions["demijohn"] is None
+    assert info["flask"]["versions"]["asgiref"] == pins["asgiref"]
 
 
 def test_markdown_table_has_a_row_per_scenario() -> None:
     result = run_bench(
-        "--smoke", "--frameworks", "demijohn", "--scenarios", "hello", "--requests", "20"
+        "--smoke", "--frameworks", "demijohn", "--scenarios", "hello,async", "--requests", "20"
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "| Scenario | demijohn µs/req |"
-    assert len(lines) == 3 and lines[2].startswith("| `GET /hello` (plain text) | ")
+    assert len(lines) == 5
+    assert lines[2].startswith("| `GET /hello` (plain text) | ")
+    assert lines[3].startswith("| `async def` view under WSGI (`GET /async`) | ")
+    assert lines[4].startswith("| `/async` ÷ `/hello`: the same view, `async def` ÷ `def` | ")
+    assert lines[4].endswith("x |")
+
+
+def test_smoke_is_in_process_only() -> None:
+    result = run_bench("--smoke", "--mode", "http")
+    assert result.returncode == 2
+    assert "--smoke is in-process only" in result.stderr
+
+
+def test_http_mode_says_how_to_install_wrk(tmp_path: Path) -> None:
+    # No wrk on PATH: the run stops before measuring anything, and says what to do.
+    result = run_bench("--mode", "http", env={**os.environ, "PATH": str(tmp_path)})
+    assert result.returncode == 1
+    assert "wrk is not installed" in result.stderr
+    assert "apt-get install wrk" in result.stderr
+
+
+def test_proc_readers(bench: types.SimpleNamespace) -> None:
+    overhttp = bench.overhttp
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        assert child.pid in overhttp.children(os.getpid())
+        assert overhttp.cpu_ticks(os.getpid()) >= 0
+        assert overhttp.resident_kib(child.pid) > 1024
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=30)
+    assert child.pid not in overhttp.children(os.getpid())
+    assert 1024 < overhttp.free_port() < 65536
+
+
+def fake_results(bench: types.SimpleNamespace) -> tuple[t.Any, t.Any]:
+    """In-process and HTTP results with made-up numbers, for the report."""
+    frameworks = list(bench.frameworks.FRAMEWORKS)
+    scenarios = list(bench.scenarios.SCENARIOS)
+    cost = {"wsgi": 1.0, "demijohn": 10.0, "flask": 40.0, "bottle": 8.0, "falcon": 5.0}
+    samples = {
+        scenario.name: {
+            name: None if (scenario.name, name) in NOT_APPLICABLE else [cost[name]] for name in cost
+        }
+        for scenario in scenarios
+    }
+    versions = {"demijohn": "0.1.0", "flask": "3.1.3", "werkzeug": "3.1.9", "jinja2": "3.1.6"}
+    info = {
+        name: {"python": "3.11.7", "implementation": "CPython", "versions": versions}
+        for name in cost
+    }
+    in_process = bench.inprocess.Results(
+        frameworks, scenarios, bench.inprocess.SMOKE, samples, info
+    )
+    http_scenarios = [bench.scenarios.BY_NAME[name] for name in ("hello", "template")]
+    server_cpu = {"wsgi": 0.5, "demijohn": 0.6, "flask": 0.8, "bottle": 0.55, "falcon": 0.55}
+    http_samples = {
+        scenario.name: {
+            name: None
+            if (scenario.name, name) in NOT_APPLICABLE
+            else [bench.overhttp.Sample(4000, 1.0, 5.0, server_cpu[name])]
+            for name in server_cpu
+        }
+        for scenario in http_scenarios
+    }
+    memory = {name: {"after_boot": 30 * 1024, "after_runs": 31 * 1024} for name in server_cpu}
+    over_http = bench.overhttp.Results(
+        frameworks, http_scenarios, bench.overhttp.FULL, http_samples, memory, "wrk 4.1.0"
+    )
+    return in_process, over_http
+
+
+def test_report_has_a_table_per_mode_and_the_targets(bench: types.SimpleNamespace) -> None:
+    in_process, over_http = fake_results(bench)
+    machine = bench.report.Machine.read()
+    machine.finish()
+    signals = {"no receivers": 10.0, "a receiver on each": 12.0}
+    text = bench.report.document(in_process, over_http, signals, machine)
+    lines = text.splitlines()
+    assert "| `GET /hello` (plain text) | 1.00 | 10.00 | 40.00 | 8.00 | 5.00 | **4.00x** |" in lines
+    assert any(line.startswith("| `/async` ÷ `/hello`: ") for line in lines)
+    # HTTP: 0.6 s of CPU for 4000 requests is 150 µs, 25 above the floor; Flask 75.
+    for name in ("hello", "template"):
+        title = bench.scenarios.BY_NAME[name].title
+        row = f"| {title} | demijohn | 4000 | 5.00 | 150 | 25 | 1.00x | 0.33 | 1.00x |"
+        assert row in lines
+    assert "| demijohn | 30.0 | 31.0 | 1.00x | 1.00x |" in lines
+    assert (
+        "| in-process `GET /hello` (plain text): Flask ÷ demijohn | ≥ 3.00 | 4.00 | yes |" in lines
+    )
+    assert "| HTTP `GET /template` (20-item loop, autoescaped): demijohn's req/s ÷ Flask's" in text
+    assert "10.00 µs/request without receivers, 12.00 µs with them" in text
+    for heading in ("## In-process", "## Over HTTP", "## Targets (issue 9)", "## Machine"):
+        assert heading in lines or any(line.startswith(heading) for line in lines)
 
 
 def run_worker(app_source: str, tmp_path: Path, *commands: dict[str, t.Any]) -> list[t.Any]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import typing as t
 
-from scenarios import TEMPLATE_ITEMS
+from scenarios import FORM_FIELDS, TEMPLATE_ITEMS
 
-from demijohn import Blueprint, Flask, Response, g, render_template, session
+from demijohn import Blueprint, Flask, Response, g, render_template, request, session
 
 app = Flask(__name__)
 
@@ -43,6 +43,16 @@ def template_view() -> str:
 def session_view() -> str:
     session["visits"] = session["visits"] + 1
     return f"{session['user']} {session['visits']}"
+
+
+@app.post("/form")
+def form_view() -> dict[str, str]:
+    return {name: request.form[name] for name in FORM_FIELDS}
+
+
+@app.get("/async")
+async def async_view() -> str:
+    return "Hello, World!"
 
 
 @app.get("/user/<int:user_id>/post/<slug>")

@@ -1,0 +1,288 @@
+"""``bench/RESULTS.md``: the tables of both modes, the targets, the machine notes."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import importlib.metadata
+import os
+import platform
+import textwrap
+from pathlib import Path
+
+import inprocess
+import overhttp
+from frameworks import BENCH, REFERENCE, SHARED_DEPENDENCIES
+from scenarios import BY_NAME
+
+RESULTS = BENCH / "RESULTS.md"
+
+#: Issue 9's in-process targets: Flask's time ÷ demijohn's, at least.
+SPEEDUP_TARGETS: dict[str, float] = {
+    "hello": 3.0,
+    "json": 3.0,
+    "routing": 3.0,
+    "notfound": 3.0,
+    "hooks": 3.0,
+    "template": 1.5,
+    "form": 1.5,
+    "session": 1.5,
+}
+#: ``async def`` ÷ the same sync view, in-process, at most.
+ASYNC_TARGET = 1.5
+#: Over HTTP: demijohn's server CPU above the bare-WSGI floor ÷ Flask's, at most,
+#: and demijohn's requests/s ÷ Flask's, at least.
+HTTP_CPU_TARGET = 1 / 3
+HTTP_RPS_TARGET = 1.3
+#: Idle worker's resident size ÷ Flask's, at most.
+MEMORY_TARGET = 1.0
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory_total() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _load() -> str:
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+@dataclasses.dataclass
+class Machine:
+    """What the run ran on, and how busy the machine was around it."""
+
+    date: str
+    cpu: str
+    cpus: int
+    memory: str
+    system: str
+    load_before: str
+    load_after: str = ""
+
+    @classmethod
+    def read(cls) -> Machine:
+        """Read the machine's description, and its load average now."""
+        return cls(
+            date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            cpu=_cpu_model(),
+            cpus=os.cpu_count() or 0,
+            memory=_memory_total(),
+            system=f"{platform.system()} {platform.release()}",
+            load_before=_load(),
+        )
+
+    def finish(self) -> None:
+        """Record the load average at the end of the run."""
+        self.load_after = _load()
+
+
+def inprocess_tables(results: inprocess.Results) -> str:
+    """The in-process tables: µs per request, then the ratios (if several frameworks ran)."""
+    ratios = results.ratio_table()
+    return results.table() + (f"\n\n{ratios}" if ratios else "")
+
+
+def http_tables(results: overhttp.Results) -> str:
+    """The HTTP-mode tables: throughput and CPU, then the idle workers' memory."""
+    return f"{results.table()}\n\nIdle workers' resident size:\n\n{results.memory_table()}"
+
+
+def signals_text(cost: dict[str, float]) -> str:
+    """The signals paragraph, from ``signals_cost.main()``'s medians."""
+    quiet, observed = cost["no receivers"], cost["a receiver on each"]
+    return _prose(f"""`bench/signals_cost.py` (same run) measures demijohn's `GET /hello` with no
+signal receivers and with a receiver connected to each of the six signals sent
+per request: {quiet:.2f} µs/request without receivers, {observed:.2f} µs with them.
+Without receivers nothing is sent at all: every send is guarded by a check of
+the signal's `receivers` mapping, so an app that uses no signals pays for none.""")
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One of issue 9's targets, and whether this run meets it."""
+
+    what: str
+    goal: str
+    measured: float | None
+    met: bool | None
+
+
+def _target(what: str, measured: float | None, goal: float, at_least: bool) -> Target:
+    sign = "≥" if at_least else "≤"
+    met = None if measured is None else (measured >= goal if at_least else measured <= goal)
+    return Target(what, f"{sign} {goal:.2f}", measured, met)
+
+
+def targets(in_process: inprocess.Results, over_http: overhttp.Results) -> list[Target]:
+    """Issue 9's targets, measured on this run."""
+    found = [
+        _target(
+            f"in-process {BY_NAME[name].title}: Flask ÷ demijohn",
+            in_process.ratio(name, REFERENCE, "demijohn"),
+            minimum,
+            at_least=True,
+        )
+        for name, minimum in SPEEDUP_TARGETS.items()
+        if name in in_process.samples
+    ]
+    for scenario in in_process.scenarios:
+        if scenario.sync_twin in in_process.samples:
+            found.append(
+                _target(
+                    f"in-process {scenario.title}: demijohn's ÷ its sync twin's",
+                    in_process.twin_ratio(scenario, "demijohn"),
+                    ASYNC_TARGET,
+                    at_least=False,
+                )
+            )
+    for scenario in over_http.scenarios:
+        above = over_http.above_floor(scenario.name, "demijohn")
+        flask_above = over_http.above_floor(scenario.name, REFERENCE)
+        found.append(
+            _target(
+                f"HTTP {scenario.title}: demijohn's CPU above bare WSGI ÷ Flask's",
+                above / flask_above if above is not None and flask_above else None,
+                HTTP_CPU_TARGET,
+                at_least=False,
+            )
+        )
+        rps = over_http.median(scenario.name, "demijohn", "requests_per_second")
+        flask_rps = over_http.median(scenario.name, REFERENCE, "requests_per_second")
+        found.append(
+            _target(
+                f"HTTP {scenario.title}: demijohn's req/s ÷ Flask's",
+                rps / flask_rps if rps is not None and flask_rps else None,
+                HTTP_RPS_TARGET,
+                at_least=True,
+            )
+        )
+    memory = over_http.memory
+    if "demijohn" in memory and REFERENCE in memory:
+        for when, label in (("after_boot", "after boot"), ("after_runs", "after the runs")):
+            found.append(
+                _target(
+                    f"idle worker's resident size {label}: demijohn's ÷ Flask's",
+                    memory["demijohn"][when] / memory[REFERENCE][when],
+                    MEMORY_TARGET,
+                    at_least=False,
+                )
+            )
+    return found
+
+
+def targets_table(found: list[Target]) -> str:
+    """The Markdown table of the targets."""
+    lines = ["| Target | Goal | Measured | Met |", "|---|---|---|---|"]
+    for target in found:
+        measured = "n/a" if target.measured is None else f"{target.measured:.2f}"
+        met = "n/a" if target.met is None else ("yes" if target.met else "**no**")
+        lines.append(f"| {target.what} | {target.goal} | {measured} | {met} |")
+    return "\n".join(lines)
+
+
+def _versions(results: inprocess.Results) -> str:
+    seen: dict[str, str] = {}
+    for info in results.info.values():
+        for package, version in info["versions"].items():
+            if version and package not in ("werkzeug", "jinja2"):
+                seen.setdefault(package, version)
+    shared = [f"{name} {importlib.metadata.version(name)}" for name in SHARED_DEPENDENCIES]
+    return ", ".join(f"{package} {version}" for package, version in seen.items()) + (
+        f"; all on {', '.join(shared)}"
+    )
+
+
+def _prose(text: str) -> str:
+    """One Markdown paragraph, reflowed (the f-strings below break lines anywhere)."""
+    return textwrap.fill(" ".join(text.split()), width=79)
+
+
+def document(
+    in_process: inprocess.Results,
+    over_http: overhttp.Results,
+    signals: dict[str, float],
+    machine: Machine,
+) -> str:
+    """The whole of ``bench/RESULTS.md``."""
+    python = next(iter(in_process.info.values()))
+    mode, http_mode = in_process.mode, over_http.mode
+    pinned = "pinned to one core" if in_process.cpu is not None else "not pinned"
+    sections = [
+        "# Benchmark results",
+        _prose(f"""Written by `.venv/bin/python bench/run.py --write` (both modes, one run)
+            on {machine.date}. Every response of every run is checked. Each framework
+            serves the same small app (`bench/apps/`); bare WSGI is the ceiling: the
+            same responses with no framework at all (dispatch, JSON, form parsing and
+            Jinja2 by hand, in pure Python: Falcon's compiled parts can come in under
+            it). "n/a": the app cannot serve the scenario (no sessions, or
+            no `async def` views under WSGI)."""),
+        "## In-process: the framework's own CPU time",
+        _prose(f"""Each app is called directly as a WSGI application with a prepared
+            environ, in its own subprocess ({pinned}; no server, no socket). The figure
+            is the thread CPU time per request (`time.thread_time_ns`, so another
+            process taking the core does not inflate it), median of {mode.rounds}
+            interleaved rounds of {mode.requests} requests. Lower is better; the
+            second table gives the ratios to Flask and to the bare WSGI ceiling."""),
+        inprocess_tables(in_process),
+        "## Over HTTP: gunicorn, 2 sync workers, driven by wrk",
+        _prose(f"""Each app runs in its own gunicorn (`bench/gunicorn_conf.py`: 2 sync
+            workers, no access log, the same for every framework) on a free port of
+            127.0.0.1, started and stopped by the script. `wrk` ({over_http.wrk_version})
+            runs on the same machine with {http_mode.threads} thread and
+            {http_mode.connections} connections. Per round, for each scenario, each
+            framework in turn (the order alternates between rounds): a
+            {http_mode.warmup_seconds} s warm-up, then a {http_mode.seconds} s measured
+            run; medians of {http_mode.rounds} rounds. Server CPU is utime + stime of
+            the gunicorn master and its workers, read from `/proc/<pid>/stat` before and
+            after the measured run, per completed request; "above bare WSGI" subtracts
+            the bare callable's figure, which is gunicorn's own cost (HTTP parsing,
+            sockets, the kernel's share of them). That floor is large and moves by
+            several percent from run to run, so a framework that adds only a few µs
+            (Falcon, Bottle) can land a little below it: read such figures as zero.
+            `--json` has every sample."""),
+        over_http.table(),
+        _prose("""Idle workers' resident size: `VmRSS` (from `/proc/<pid>/status`) of the
+            larger of each server's two workers, after boot (the app imported, no
+            request yet) and again after all the runs, with each framework's benchmark
+            app."""),
+        over_http.memory_table(),
+        "## Signals with nobody connected",
+        signals_text(signals),
+        "## Targets (issue 9)",
+        targets_table(targets(in_process, over_http)),
+        "## Machine",
+        "\n".join(
+            [
+                f"- Date: {machine.date}",
+                f"- CPU: {machine.cpu}, {machine.cpus} logical CPUs, {machine.memory} of memory",
+                f"- System: {machine.system}; Python: {python['implementation']}"
+                f" {python['python']}",
+                f"- Load average (1/5/15 min) before the run: {machine.load_before};"
+                f" after: {machine.load_after}",
+                f"- Versions: {_versions(in_process)}",
+                "- Shared machine: wall-clock figures (requests/s, p99) move with whatever"
+                " else runs; CPU-time figures much less. Compare ratios within one run.",
+            ]
+        ),
+        "Reproduce (both modes; the HTTP mode needs `wrk`: `apt-get install wrk`):",
+        "```sh\n.venv/bin/python bench/run.py --write\n```",
+        _prose("""`--mode inprocess` or `--mode http` runs one mode (tables on stdout),
+            `--scenarios` and `--frameworks` pick a subset, `--json` prints every
+            sample."""),
+    ]
+    return "\n\n".join(sections) + "\n"

@@ -123,3 +123,36 @@ async def _coro(n: int) -> int:
 
 async def _coro_view() -> str:
     return "original"
+
+
+def test_a_wsgi_worker_loads_asyncio_only_for_async_code() -> None:
+    # The ASGI door and the event-loop bridge (asyncio, greenlet, a thread
+    # pool) are imported on first use: a plain WSGI worker stays smaller.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import sys
+        from demijohn import Flask
+        app = Flask("lean")
+        app.add_url_rule("/", "index", lambda: "sync")
+
+        async def later():
+            return "async"
+
+        app.add_url_rule("/async", "later", later)
+        client = app.test_client()
+        heavy = ("asyncio", "greenlet", "concurrent.futures", "demijohn.asgi")
+        assert client.get("/").text == "sync"
+        print(sorted(name for name in heavy if name in sys.modules))
+        assert client.get("/async").text == "async"
+        print("asyncio" in sys.modules)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "True"]

@@ -114,9 +114,9 @@ def run_sync(coro: t.Awaitable[T]) -> T:
     server_loop: asyncio.AbstractEventLoop | None = getattr(_local, "server_loop", None)
     if server_loop is not None:
         return _run_on_server_loop(server_loop, coro)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    # ``_get_running_loop`` (asyncio's low-level query) answers None where
+    # ``get_running_loop`` would raise: no exception on the common WSGI path.
+    if asyncio._get_running_loop() is None:
         return _thread_loop().run_until_complete(coro)
     return _run_in_fallback_thread(coro)
 

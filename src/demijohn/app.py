@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sys
+import types
 import typing as t
 import weakref
 from datetime import timedelta
@@ -39,10 +40,8 @@ from werkzeug.utils import cached_property
 from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import asgi as _asgi
 from . import cli
 from . import typing as ft
-from ._async import iterate_async, run_sync
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
 from .globals import _cv_app, _cv_request, _get_request_ctx, g, request, request_ctx, session
@@ -71,6 +70,7 @@ from .wrappers import Request, Response, buffered_response, error_response
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from .asgi import Receive, Scope, Send
     from .blueprints import Blueprint
     from .testing import FlaskClient, FlaskCliRunner
 
@@ -97,6 +97,17 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
 # as the guide's examples print them. Werkzeug rejects such a rule as malformed,
 # so accepting it changes nothing for rules that work in Flask.
 _SPACED_PLACEHOLDER = re.compile(r"<\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?=[(:>])")
+
+
+def _asgi_door() -> types.ModuleType:
+    """The ASGI door's module, imported with the first ASGI call.
+
+    It brings asyncio, greenlet and a thread pool: a WSGI worker never loads
+    them (about 3 MiB of resident memory per worker).
+    """
+    from . import asgi
+
+    return asgi
 
 
 def _tidy_rule_placeholders(rule: str) -> str:
@@ -743,8 +754,10 @@ class Flask(Scaffold):
         Override to run coroutines differently (e.g. with asgiref).
         """
 
+        from . import _async
+
         def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            return run_sync(func(*args, **kwargs))
+            return _async.run_sync(func(*args, **kwargs))
 
         return update_wrapper(wrapper, func)
 
@@ -1071,6 +1084,8 @@ class Flask(Scaffold):
 
         if not isinstance(rv, response_class):
             if isinstance(rv, cabc.AsyncIterator):
+                from ._async import iterate_async
+
                 # Iterated through ``run_sync``: on the server's loop under ASGI.
                 rv = response_class(iterate_async(rv), status=status, headers=headers)  # type: ignore[arg-type]
                 status = headers = None
@@ -1155,18 +1170,19 @@ class Flask(Scaffold):
         """
         if send is None and start_response is not None:
             return self.wsgi_app(environ, start_response)
+        door = _asgi_door()
         if send is None:
             scope = environ
-            return lambda receive, send: _asgi.asgi_app(self, scope, receive, send)
-        return _asgi.asgi_app(self, environ, start_response, send)
+            return lambda receive, send: door.asgi_app(self, scope, receive, send)
+        return door.asgi_app(self, environ, start_response, send)
 
-    async def asgi_app(self, scope: _asgi.Scope, receive: _asgi.Receive, send: _asgi.Send) -> None:
+    async def asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI 3 application as a coroutine function.
 
         For servers that detect ASGI by the callable's type (hypercorn:
         ``hypercorn 'app:app.asgi_app'``); ``app`` itself serves ASGI too.
         """
-        await _asgi.asgi_app(self, scope, receive, send)
+        await _asgi_door().asgi_app(self, scope, receive, send)
 
     # -- serving ----------------------------------------------------------------
 

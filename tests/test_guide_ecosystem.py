@@ -18,8 +18,6 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-import subprocess
-import sys
 import textwrap
 import typing as t
 from pathlib import Path
@@ -28,6 +26,7 @@ import pytest
 from asgi_support import through
 from flask import Flask, flash, get_flashed_messages, redirect, render_template, url_for
 from flask_sqlalchemy import SQLAlchemy
+from migrate_support import MODELS, columns, flask_db
 
 
 @pytest.fixture(autouse=True)
@@ -133,25 +132,6 @@ def test_the_session_lifecycle_add_commit_rollback(door: str) -> None:
 
 # -- Flask-Migrate -------------------------------------------------------------
 
-MODELS = textwrap.dedent(
-    """
-    from flask import Flask
-    from flask_sqlalchemy import SQLAlchemy
-    from flask_migrate import Migrate
-
-    app = Flask(__name__)
-    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///site.db"
-    db = SQLAlchemy(app)
-    migrate = Migrate(app, db)
-
-    class User(db.Model):
-        id = db.Column(db.Integer, primary_key=True)
-        username = db.Column(db.String(20), unique=True, nullable=False)
-    """
-)
-
-DEMIJOHN = str(Path(sys.executable).parent / "demijohn")
-
 # "Anatomy of a Migration File", as the guide prints it.
 GUIDE_MIGRATION = """
 def upgrade():
@@ -162,28 +142,6 @@ def downgrade():
     # Logic to undo the upgrade
     op.drop_column('user', 'phone')
 """
-
-
-def flask_db(project: Path, *args: str, ok: bool = True) -> str:
-    # The guide's ``flask db ...``: Flask-Migrate's group on the demijohn command.
-    result = subprocess.run(
-        [DEMIJOHN, "db", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PATH": str(Path(sys.executable).parent), "FLASK_APP": "app"},
-    )
-    assert (result.returncode == 0) is ok, result.stdout + result.stderr
-    return result.stdout + result.stderr
-
-
-def columns(database: Path) -> list[str]:
-    with sqlite3.connect(database) as conn:
-        names = [row[1] for row in conn.execute("PRAGMA table_info(user)")]
-    conn.close()
-    return names
 
 
 def replace_functions(script: Path, functions: str) -> None:

@@ -109,7 +109,7 @@ class IndexedMap(Map):
         Werkzeug derives nothing else from the environ); the result equals a
         fresh binding, attribute for attribute.
         """
-        key = (subdomain, *[environ.get(name) for name in _BINDING_KEYS])
+        key = (subdomain, *map(environ.get, _BINDING_KEYS))
         template = self._bindings.get(key)
         if template is None:
             adapter = self.bind_to_environ(environ, subdomain=subdomain)

@@ -10,6 +10,7 @@ import platform
 import textwrap
 from pathlib import Path
 
+import breakdown
 import inprocess
 import overhttp
 from frameworks import BENCH, REFERENCE, SHARED_DEPENDENCIES
@@ -110,6 +111,40 @@ signal receivers and with a receiver connected to each of the six signals sent
 per request: {quiet:.2f} µs/request without receivers, {observed:.2f} µs with them.
 Without receivers nothing is sent at all: every send is guarded by a check of
 the signal's `receivers` mapping, so an app that uses no signals pays for none.""")
+
+
+def _share(found: dict[str, dict[str, float]], scenario: str, *labels: str) -> str:
+    value = sum(found.get(scenario, {}).get(label, 0.0) for label in labels)
+    return f"{value * 100:.0f}%"
+
+
+def breakdown_text(found: dict[str, dict[str, float]]) -> str:
+    """The profile section: where demijohn's time goes, and what that means for the targets."""
+    werkzeug_objects = "Werkzeug: request, response, headers"
+    largest = max(
+        (result.get(breakdown.LARGEST_OWN, 0.0) for result in found.values()), default=0.0
+    )
+    prose = _prose(f"""`bench/breakdown.py` (same run) profiles demijohn's benchmark app on
+        each scenario and sums the profile's own time per function by the code that
+        owns it. Profiling inflates every Python call alike, so read the shares, not
+        times. Where a target above is missed, the remaining time is mostly in the
+        libraries demijohn builds on and uses as they are (DESIGN.md: Werkzeug for
+        routing and HTTP, Jinja2 for templates), not in its own code: on the
+        routing scenario Werkzeug's URL matcher takes
+        {_share(found, "routing", "Werkzeug: URL matching")} and its request and
+        response objects {_share(found, "routing", werkzeug_objects)}; on the form
+        post, Werkzeug's and urllib's form parsing and Werkzeug's objects take
+        {_share(found, "form", "Werkzeug + urllib: form parsing", werkzeug_objects)};
+        the template scenario spends {_share(found, "template", "Jinja2 + MarkupSafe")}
+        in Jinja2 and MarkupSafe; an `async def` view under WSGI spends
+        {_share(found, "async", "asyncio")} in asyncio itself: each call is one
+        `run_until_complete` on the thread's reused loop (a Task and two passes of
+        the loop), which Python 3.11 cannot start eagerly. demijohn's own share is
+        its pipeline (contexts, session, hooks, the response), spread thin: its
+        most expensive single function is at most {largest * 100:.0f}% of any
+        scenario, so what is left to cut there is a few percent per step, not a
+        hot spot.""")
+    return f"{breakdown.table(found)}\n\n{prose}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,6 +251,7 @@ def document(
     in_process: inprocess.Results,
     over_http: overhttp.Results,
     signals: dict[str, float],
+    profile: dict[str, dict[str, float]],
     machine: Machine,
 ) -> str:
     """The whole of ``bench/RESULTS.md``."""
@@ -265,6 +301,8 @@ def document(
         signals_text(signals),
         "## Targets (issue 9)",
         targets_table(targets(in_process, over_http)),
+        "## Where demijohn's time goes",
+        breakdown_text(profile),
         "## Machine",
         "\n".join(
             [

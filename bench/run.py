@@ -134,11 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     signals: dict[str, float] = {}
+    profile: dict[str, dict[str, float]] = {}
     if args.write:
-        import signals_cost  # demijohn only; its own lines go to stderr
+        import breakdown  # demijohn only, like signals_cost; their lines go to stderr
+        import signals_cost
 
         with contextlib.redirect_stdout(sys.stderr):
             signals = signals_cost.main()
+            profile = breakdown.main()
     machine.finish()
     if args.json:
         document: dict[str, t.Any] = {}
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(document, indent=2))
     if args.write:
         assert in_process is not None and over_http is not None
-        report.RESULTS.write_text(report.document(in_process, over_http, signals, machine))
+        report.RESULTS.write_text(report.document(in_process, over_http, signals, profile, machine))
         print(f"wrote {report.RESULTS.relative_to(fw.REPO)}", file=sys.stderr)
     return 0
 

@@ -207,7 +207,15 @@ def test_report_has_a_table_per_mode_and_the_targets(bench: types.SimpleNamespac
     machine = bench.report.Machine.read()
     machine.finish()
     signals = {"no receivers": 10.0, "a receiver on each": 12.0}
-    text = bench.report.document(in_process, over_http, signals, machine)
+    profile = {
+        "routing": {
+            "demijohn": 0.5,
+            "Werkzeug: URL matching": 0.25,
+            "largest demijohn function": 0.04,
+        },
+        "async": {"demijohn": 0.4, "asyncio": 0.3, "largest demijohn function": 0.03},
+    }
+    text = bench.report.document(in_process, over_http, signals, profile, machine)
     lines = text.splitlines()
     assert "| `GET /hello` (plain text) | 1.00 | 10.00 | 40.00 | 8.00 | 5.00 | **4.00x** |" in lines
     assert any(line.startswith("| `/async` ÷ `/hello`: ") for line in lines)
@@ -222,8 +230,35 @@ def test_report_has_a_table_per_mode_and_the_targets(bench: types.SimpleNamespac
     )
     assert "| HTTP `GET /template` (20-item loop, autoescaped): demijohn's req/s ÷ Flask's" in text
     assert "10.00 µs/request without receivers, 12.00 µs with them" in text
+    assert "Werkzeug's URL matcher takes 25%" in " ".join(lines)
+    assert "| `GET /user/<int:id>/post/<slug>` among 50 routes | 50% | 25% |" in text
     for heading in ("## In-process", "## Over HTTP", "## Targets (issue 9)", "## Machine"):
         assert heading in lines or any(line.startswith(heading) for line in lines)
+    assert "## Where demijohn's time goes" in lines
+
+
+def test_breakdown_profiles_a_scenario() -> None:
+    # The real profile of two scenarios, a few requests each (in its own
+    # process: it imports the benchmark app): the owners' shares add up to the
+    # whole, and the router shows up only where the rule is dynamic.
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(BENCH)!r}); import breakdown;"
+        " found = {n: breakdown.shares(n, requests=200) for n in ('hello', 'routing')};"
+        " print(json.dumps([found, breakdown.LARGEST_OWN, breakdown.owner('~'),"
+        " breakdown.BUILTINS, breakdown.owner('/x/site-packages/jinja2/runtime.py')]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    found, largest_own, tilde, builtins, jinja = json.loads(result.stdout)
+    for shares in found.values():
+        total = sum(v for k, v in shares.items() if k != largest_own)
+        assert abs(total - 1.0) < 1e-9
+        assert 0 < shares[largest_own] < shares["demijohn"]
+    assert "Werkzeug: URL matching" not in found["hello"]  # static rules: demijohn's index
+    assert found["routing"]["Werkzeug: URL matching"] > 0.05
+    assert (tilde, jinja) == (builtins, "Jinja2 + MarkupSafe")
 
 
 def run_worker(app_source: str, tmp_path: Path, *commands: dict[str, t.Any]) -> list[t.Any]:

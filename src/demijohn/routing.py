@@ -7,6 +7,15 @@ built once after rules change and answers only where the result is certain to
 be Werkzeug's own; everything else (converters, defaults, redirects, host or
 subdomain rules, 405s, non-ASCII paths) goes through Werkzeug unchanged.
 
+Dynamic rules get a second index for the plain maps most apps have (built-in
+converters, no defaults, redirects, aliases, hosts, subdomains, websockets or
+non-strict slashes anywhere in the map): each rule as one regular expression
+over the whole path, bucketed by its first segment. It answers only when
+exactly one rule of the map matches the path, no strict-slash rule would
+match it with a slash added (Werkzeug redirects first in that case), and the
+method is allowed. Only one rule can then be Werkzeug's answer, whatever order
+its matcher tries them in; everything else goes to Werkzeug.
+
 Binding the map to a request (``bind_to_environ``) is the other fixed cost:
 it re-derives the host, scheme and script name from the environ on every
 request, though they are the same for nearly all of an app's requests. The
@@ -16,9 +25,24 @@ one, filling in only what is per request (path, method, query string).
 
 from __future__ import annotations
 
+import re
 import typing as t
 
-from werkzeug.routing import Map, MapAdapter, Rule, RuleFactory
+from werkzeug.routing import (
+    AnyConverter,
+    BaseConverter,
+    FloatConverter,
+    IntegerConverter,
+    Map,
+    MapAdapter,
+    PathConverter,
+    Rule,
+    RuleFactory,
+    UnicodeConverter,
+    UUIDConverter,
+    ValidationError,
+    parse_converter_args,
+)
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -45,12 +69,148 @@ def _wsgi_str(value: str | None) -> str | None:
     return None if value is None else value.encode("latin1").decode(errors="replace")
 
 
+#: ``<converter(arguments):name>`` or ``<name>`` in a rule string.
+_PLACEHOLDER = re.compile(
+    r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<arguments>.*?)\))?:)?"
+    r"(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>"
+)
+
+#: Werkzeug's converters whose pattern never matches a ``/`` (and whose
+#: ``to_python`` is a pure function of the text); ``path`` is handled apart.
+_SEGMENT_CONVERTERS = (UnicodeConverter, IntegerConverter, FloatConverter, UUIDConverter)
+
+
+class _DynamicRule(t.NamedTuple):
+    rule: Rule
+    #: The whole path; converter ``i`` is the group ``g<i>``.
+    pattern: re.Pattern[str]
+    converters: tuple[tuple[str, BaseConverter], ...]
+    #: Whether the rule ends in ``/`` with strict slashes (redirects ``path`` to ``path/``).
+    redirects_without_slash: bool
+
+
+def _compile_rule(url_map: Map, rule: Rule) -> _DynamicRule | None:
+    """``rule`` as one whole-path pattern, or ``None`` if it needs Werkzeug's matcher."""
+    pattern: list[str] = []
+    converters: list[tuple[str, BaseConverter]] = []
+    position = 0
+    text = rule.rule
+    for placeholder in _PLACEHOLDER.finditer(text):
+        static = text[position : placeholder.start()]
+        if "<" in static or ">" in static:
+            return None  # a placeholder this parser does not read: not ours to judge
+        pattern.append(re.escape(static))
+        name = placeholder["converter"] or "default"
+        args, kwargs = parse_converter_args(placeholder["arguments"] or "")
+        converter = url_map.converters[name](url_map, *args, **kwargs)
+        kind = type(converter)
+        if kind is PathConverter:
+            if placeholder.end() != len(text):
+                return None  # Werkzeug treats what follows a path specially
+        elif kind is AnyConverter:
+            if "/" in converter.regex:
+                return None
+        elif kind not in _SEGMENT_CONVERTERS:
+            return None
+        if re.fullmatch(converter.regex, ""):
+            return None  # an empty segment takes Werkzeug's trailing-slash paths
+        pattern.append(f"(?P<g{len(converters)}>{converter.regex})")
+        converters.append((placeholder["name"], converter))
+        position = placeholder.end()
+    rest = text[position:]
+    if "<" in rest or ">" in rest:
+        return None
+    pattern.append(re.escape(rest))
+    return _DynamicRule(
+        rule,
+        re.compile("".join(pattern)),
+        tuple(converters),
+        text.endswith("/") and bool(rule.strict_slashes),
+    )
+
+
+def _first_segment(path: str) -> str:
+    return path[1:].partition("/")[0]
+
+
+class _DynamicIndex:
+    """Every rule of a plain map as a whole-path pattern, bucketed by first segment."""
+
+    def __init__(self, by_segment: dict[str, list[_DynamicRule]], anywhere: list[_DynamicRule]):
+        #: Rules whose first segment is static text, by that text.
+        self.by_segment = {segment: tuple(found) for segment, found in by_segment.items()}
+        #: Rules whose first segment holds a converter: candidates for every path.
+        self.anywhere = tuple(anywhere)
+
+    @classmethod
+    def build(cls, url_map: Map, rules: list[Rule]) -> _DynamicIndex | None:
+        """The index, or ``None`` when some rule needs Werkzeug's full matching."""
+        if url_map.host_matching or url_map.default_subdomain:
+            return None
+        by_segment: dict[str, list[_DynamicRule]] = {}
+        anywhere: list[_DynamicRule] = []
+        for rule in rules:
+            if (
+                rule.defaults
+                or rule.redirect_to is not None
+                or rule.alias
+                or rule.build_only
+                or rule.websocket
+                or rule.host
+                or rule.subdomain
+                or not rule.strict_slashes
+                or "//" in rule.rule
+                or not rule.rule.startswith("/")
+            ):
+                return None
+            compiled = _compile_rule(url_map, rule)
+            if compiled is None:
+                return None
+            first = _first_segment(rule.rule)
+            if "<" in first:
+                anywhere.append(compiled)
+            else:
+                by_segment.setdefault(first, []).append(compiled)
+        return cls(by_segment, anywhere)
+
+    def match(self, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
+        """The rule and converted arguments Werkzeug would match, if certain; else ``None``."""
+        if "//" in path or not path.startswith("/"):
+            return None  # merged slashes and the empty path redirect in Werkzeug
+        found: tuple[_DynamicRule, re.Match[str]] | None = None
+        with_slash = path + "/"
+        for candidates in (self.by_segment.get(_first_segment(path), ()), self.anywhere):
+            for candidate in candidates:
+                if candidate.redirects_without_slash and candidate.pattern.fullmatch(with_slash):
+                    return None
+                matched = candidate.pattern.fullmatch(path)
+                if matched is not None:
+                    if found is not None:
+                        return None  # two rules match: their order decides, ask Werkzeug
+                    found = (candidate, matched)
+        if found is None:
+            return None
+        candidate, matched = found
+        methods = candidate.rule.methods
+        if methods is not None and method not in methods:
+            return None
+        values: dict[str, t.Any] = {}
+        for number, (name, converter) in enumerate(candidate.converters):
+            try:
+                values[name] = converter.to_python(matched[f"g{number}"])
+            except ValidationError:
+                return None
+        return candidate.rule, values
+
+
 class IndexedMap(Map):
     """A :class:`~werkzeug.routing.Map` that can match static rules by dictionary lookup."""
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._static_index: dict[str, tuple[Rule, ...]] | None = None
+        #: The dynamic-rule index; ``False`` until built, ``None`` for a map it cannot serve.
+        self._dynamic_index: _DynamicIndex | t.Literal[False] | None = False
         #: Per host/scheme/script-name settings and subdomain: an adapter
         #: bound by ``bind_to_environ`` for them, the template for copies.
         self._bindings: dict[tuple[str | None, ...], MapAdapter] = {}
@@ -59,6 +219,7 @@ class IndexedMap(Map):
         """Add a rule (or rule factory), invalidating the static index."""
         super().add(rulefactory)
         self._static_index = None
+        self._dynamic_index = False
 
     def _build_static_index(self) -> dict[str, tuple[Rule, ...]]:
         rules = list(self.iter_rules())
@@ -123,3 +284,15 @@ class IndexedMap(Map):
         adapter.default_method = environ["REQUEST_METHOD"]
         adapter.query_args = _wsgi_str(environ.get("QUERY_STRING"))
         return adapter
+
+    def match_dynamic(self, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
+        """The rule and arguments Werkzeug would match for ``path`` and ``method``, if certain.
+
+        ``None`` means "ask Werkzeug" (see the module docstring for when).
+        """
+        index = self._dynamic_index
+        if index is False:
+            index = self._dynamic_index = _DynamicIndex.build(self, list(self.iter_rules()))
+        if index is None:
+            return None
+        return index.match(path, method)

@@ -208,7 +208,11 @@ class RequestContext:
                     request.url_rule = static_rule
                     request.view_args = {}
                     return
-                found = url_map.match_dynamic(path, request.method)  # type: ignore[attr-defined]
+                try:
+                    found = url_map.match_dynamic(path, request.method)  # type: ignore[attr-defined]
+                except HTTPException as e:
+                    request.routing_exception = e
+                    return
                 if found is not None:
                     request.url_rule, request.view_args = found
                     return

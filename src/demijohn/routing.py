@@ -14,7 +14,8 @@ over the whole path, bucketed by its first segment. It answers only when
 exactly one rule of the map matches the path, no strict-slash rule would
 match it with a slash added (Werkzeug redirects first in that case), and the
 method is allowed. Only one rule can then be Werkzeug's answer, whatever order
-its matcher tries them in; everything else goes to Werkzeug.
+its matcher tries them in. When no rule matches and none would redirect, the
+answer is Werkzeug's 404. Everything else goes to Werkzeug.
 
 Binding the map to a request (``bind_to_environ``) is the other fixed cost:
 it re-derives the host, scheme and script name from the environ on every
@@ -28,6 +29,7 @@ from __future__ import annotations
 import re
 import typing as t
 
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import (
     AnyConverter,
     BaseConverter,
@@ -174,7 +176,10 @@ class _DynamicIndex:
         return cls(by_segment, anywhere)
 
     def match(self, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
-        """The rule and converted arguments Werkzeug would match, if certain; else ``None``."""
+        """The rule and converted arguments Werkzeug would match, if certain; else ``None``.
+
+        :raises NotFound: when certainly no rule matches ``path``.
+        """
         if "//" in path or not path.startswith("/"):
             return None  # merged slashes and the empty path redirect in Werkzeug
         found: tuple[_DynamicRule, re.Match[str]] | None = None
@@ -189,7 +194,8 @@ class _DynamicIndex:
                         return None  # two rules match: their order decides, ask Werkzeug
                     found = (candidate, matched)
         if found is None:
-            return None
+            # No rule of the map matches, none redirects: Werkzeug's answer is a 404.
+            raise NotFound()
         candidate, matched = found
         methods = candidate.rule.methods
         if methods is not None and method not in methods:
@@ -289,6 +295,8 @@ class IndexedMap(Map):
         """The rule and arguments Werkzeug would match for ``path`` and ``method``, if certain.
 
         ``None`` means "ask Werkzeug" (see the module docstring for when).
+
+        :raises NotFound: as Werkzeug would, when certainly no rule matches.
         """
         index = self._dynamic_index
         if index is False:

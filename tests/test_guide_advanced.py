@@ -38,12 +38,16 @@ MYAPP = textwrap.dedent(
     import demijohn; demijohn.install_as_flask()  # the one line a Flask app adds
 
     import asyncio
+    import os
+    import pathlib
     import sys
     import time
 
     from flask import Flask
 
     app = Flask(__name__)
+    # Test device, not the guide's: each slow view leaves a mark when it starts.
+    STARTED = pathlib.Path(os.environ["STARTED_DIR"])
 
     async def call_api(name):
         await asyncio.sleep(0.5)
@@ -55,11 +59,13 @@ MYAPP = textwrap.dedent(
 
     @app.route("/nap/<float:seconds>")
     async def nap(seconds):
+        (STARTED / "nap").touch()
         await asyncio.sleep(seconds)
         return "napped"
 
     @app.route("/block/<float:seconds>")
     async def block(seconds):
+        (STARTED / "block").touch()
         time.sleep(seconds)  # the warning's mistake
         return "blocked"
 
@@ -74,8 +80,12 @@ MYAPP = textwrap.dedent(
 )
 
 
-async def finishing_order(base: str, slow: str) -> list[str]:
-    """Start ``slow``, then a quick request while it runs; return who finished first."""
+async def finishing_order(base: str, slow: str, started: Path) -> list[str]:
+    """Start ``slow``, then a quick request once it runs; return who finished first.
+
+    ``started`` is the mark the slow view leaves when it begins, so the quick
+    request is sent while it is certainly running, however loaded the machine.
+    """
     done: list[str] = []
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
 
@@ -85,7 +95,10 @@ async def finishing_order(base: str, slow: str) -> list[str]:
             done.append(path)
 
         first = asyncio.create_task(get(slow))
-        await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while not started.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert started.exists(), f"{slow} never started"
         await asyncio.gather(get("/ping"), first)
     return done
 
@@ -97,9 +110,10 @@ def test_running_async_flask_with_uvicorn(tmp_path: Path) -> None:
     # uvicorn myapp:app (bound to 127.0.0.1 for the test)
     command = [sys.executable, "-m", "uvicorn", "myapp:app", "--host", "127.0.0.1"]
     command += ["--port", str(port)]
-    with running_server(
-        command, probe_url=f"{base}/ping", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)}
-    ):
+    marks = tmp_path / "started"
+    marks.mkdir()
+    env = {"PYTHONPATH": str(tmp_path), "STARTED_DIR": str(marks)}
+    with running_server(command, probe_url=f"{base}/ping", cwd=tmp_path, env=env):
         started = time.monotonic()
         aggregate = httpx.get(f"{base}/aggregate", timeout=10)
         assert aggregate.json() == {"results": ["weather", "news"]}
@@ -109,9 +123,15 @@ def test_running_async_flask_with_uvicorn(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/modules", timeout=10).json() == {"asgiref": False}
 
         # Awaiting lets other requests through...
-        assert asyncio.run(finishing_order(base, "/nap/1.5")) == ["/ping", "/nap/1.5"]
+        assert asyncio.run(finishing_order(base, "/nap/1.5", marks / "nap")) == [
+            "/ping",
+            "/nap/1.5",
+        ]
         # ...a blocking call in an async view holds them all up.
-        assert asyncio.run(finishing_order(base, "/block/1.0")) == ["/block/1.0", "/ping"]
+        assert asyncio.run(finishing_order(base, "/block/1.0", marks / "block")) == [
+            "/block/1.0",
+            "/ping",
+        ]
 
 
 @pytest.fixture(autouse=True)

@@ -127,24 +127,20 @@ def breakdown_text(found: dict[str, dict[str, float]]) -> str:
     prose = _prose(f"""`bench/breakdown.py` (same run) profiles demijohn's benchmark app on
         each scenario and sums the profile's own time per function by the code that
         owns it. Profiling inflates every Python call alike, so read the shares, not
-        times. For the scenarios with missed targets: on the routing scenario
-        Werkzeug's URL matcher takes {_share(found, "routing", "Werkzeug: URL matching")}
-        and its request and response objects
-        {_share(found, "routing", werkzeug_objects)}, demijohn's own pipeline
-        {_share(found, "routing", "demijohn")}; on the form post, Werkzeug's and
-        urllib's form parsing and Werkzeug's objects take
+        times. What demijohn does not own sets the floor of several scenarios, as it
+        uses those libraries as they are (DESIGN.md): the form post spends
         {_share(found, "form", "Werkzeug + urllib: form parsing", werkzeug_objects)}
-        and demijohn {_share(found, "form", "demijohn")}; an `async def` view under
-        WSGI spends {_share(found, "async", "asyncio")} in asyncio itself (each call
-        is one `run_until_complete` on the thread's reused loop: a Task and two
-        passes of the loop, which Python 3.11 cannot start eagerly). The template
-        scenario spends {_share(found, "template", "Jinja2 + MarkupSafe")} in Jinja2
-        and MarkupSafe. demijohn uses Werkzeug's router, form parser and objects,
-        Jinja2 and asyncio as they are (DESIGN.md), so their shares stay; its own
-        share is spread over many small steps (contexts, session, hooks, the
-        response), its most expensive single function at most
-        {largest * 100:.0f}% of any scenario: there is no single hot spot left,
-        only small cuts per step.""")
+        in Werkzeug's and urllib's form parsing and Werkzeug's objects; the session
+        scenario {_share(found, "session", "ItsDangerous + hmac/hashlib")} signing and
+        verifying the cookie with ItsDangerous; the template scenario
+        {_share(found, "template", "Jinja2 + MarkupSafe")} in Jinja2 and MarkupSafe;
+        an `async def` view under WSGI {_share(found, "async", "asyncio")} in asyncio
+        itself (one `run_until_complete` per call on the thread's reused loop: a Task
+        and two passes of the loop, which Python 3.11 cannot start eagerly).
+        demijohn's own share is its pipeline (contexts, session, hooks, its routing
+        indexes, the response), spread thin: its most expensive single function is
+        at most {largest * 100:.0f}% of any scenario, so there is no single hot spot
+        left, only small cuts per step.""")
     return f"{breakdown.table(found)}\n\n{prose}"
 
 

@@ -131,6 +131,23 @@ def _compile_rule(url_map: Map, rule: Rule) -> _DynamicRule | None:
     )
 
 
+def _matched_specially(rule: Rule) -> bool:
+    """Whether Werkzeug's matcher does more for ``rule`` than compare the path.
+
+    Redirects, aliases, build-only and websocket rules, host and subdomain
+    rules, and ``//`` in the rule (merge_slashes redirects such paths).
+    """
+    return bool(
+        rule.redirect_to is not None
+        or rule.alias
+        or rule.build_only
+        or rule.websocket
+        or rule.host
+        or rule.subdomain
+        or "//" in rule.rule
+    )
+
+
 def _first_segment(path: str) -> str:
     return path[1:].partition("/")[0]
 
@@ -153,15 +170,9 @@ class _DynamicIndex:
         anywhere: list[_DynamicRule] = []
         for rule in rules:
             if (
-                rule.defaults
-                or rule.redirect_to is not None
-                or rule.alias
-                or rule.build_only
-                or rule.websocket
-                or rule.host
-                or rule.subdomain
+                _matched_specially(rule)
+                or rule.defaults
                 or not rule.strict_slashes
-                or "//" in rule.rule
                 or not rule.rule.startswith("/")
             ):
                 return None
@@ -237,14 +248,7 @@ class IndexedMap(Map):
             if (
                 rule.arguments
                 or rule.endpoint in endpoints_with_defaults
-                or rule.redirect_to is not None
-                or rule.alias
-                or rule.build_only
-                or rule.websocket
-                or rule.host
-                or rule.subdomain
-                # merge_slashes would redirect such a path; keep Werkzeug's answer.
-                or "//" in rule.rule
+                or _matched_specially(rule)
             ):
                 continue
             index.setdefault(rule.rule, []).append(rule)

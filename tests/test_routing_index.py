@@ -1,6 +1,6 @@
 """The map's dynamic-rule index gives Werkzeug's own answer, or none at all.
 
-``IndexedMap.match_dynamic`` answers a request without Werkzeug's matcher only
+``IndexedMap.match_environ`` answers a request without Werkzeug's matcher only
 when its answer is certain; these tests compare it, path by path and method by
 method, with what Werkzeug matches on the same map.
 """
@@ -110,6 +110,11 @@ def werkzeug_answer(url_map: IndexedMap, path: str, method: str) -> t.Any:
     return rule, values
 
 
+def match(url_map: IndexedMap, path: str, method: str) -> t.Any:
+    """The indexes' answer for a request to ``path`` with ``method``."""
+    return url_map.match_environ({"PATH_INFO": path, "REQUEST_METHOD": method})
+
+
 def make_map(extra: t.Sequence[Rule] = (), **options: t.Any) -> IndexedMap:
     url_map = IndexedMap(**options)
     for rule in [*rules(), *extra]:
@@ -122,7 +127,7 @@ def compare(url_map: IndexedMap, paths: list[str]) -> int:
     answered = 0
     for path, method in itertools.product(paths, METHODS):
         try:
-            ours = url_map.match_dynamic(path, method)
+            ours = match(url_map, path, method)
         except NotFound:
             ours = NotFound
         if ours is None:
@@ -153,7 +158,7 @@ def test_every_answer_is_werkzeugs() -> None:
         ("/signed/-3", "signed", {"n": -3}),
         ("/any/b", "any", {"which": "b"}),
     ]:
-        found = url_map.match_dynamic(path, "GET")
+        found = match(url_map, path, "GET")
         assert found is not None, path
         assert (found[0].endpoint, found[1]) == (endpoint, values)
 
@@ -171,7 +176,7 @@ def test_every_answer_is_werkzeugs() -> None:
     ],
 )
 def test_leaves_the_uncertain_to_werkzeug(path: str, method: str, why: str) -> None:
-    assert make_map().match_dynamic(path, method) is None, why
+    assert match(make_map(), path, method) is None, why
 
 
 class Custom(BaseConverter):
@@ -195,23 +200,23 @@ class Custom(BaseConverter):
 )
 def test_a_map_with_any_unusual_rule_is_left_to_werkzeug(odd_rule: Rule) -> None:
     url_map = make_map([odd_rule], converters={"custom": Custom})
-    assert url_map.match_dynamic("/user/5/post/abc", "GET") is None
+    assert match(url_map, "/user/5/post/abc", "GET") is None
 
 
 @pytest.mark.parametrize("path", ["/nope", "/nope/deeper", "/user/5/post", "/item/3", "/files"])
 def test_a_path_no_rule_can_match_is_a_404(path: str) -> None:
     url_map = make_map()
     with pytest.raises(NotFound):
-        url_map.match_dynamic(path, "GET")
+        match(url_map, path, "GET")
     assert werkzeug_answer(url_map, path, "GET") is NotFound
 
 
 def test_the_index_follows_new_rules() -> None:
     url_map = make_map()
     with pytest.raises(NotFound):
-        url_map.match_dynamic("/late/3", "GET")
+        match(url_map, "/late/3", "GET")
     url_map.add(Rule("/late/<int:n>", endpoint="late"))
-    found = url_map.match_dynamic("/late/3", "GET")
+    found = match(url_map, "/late/3", "GET")
     assert found is not None and found[0].endpoint == "late"
     url_map.add(Rule("/late/<name>", endpoint="late_name"))
     assert compare(url_map, ["/late/3", "/late/x"]) >= 1

@@ -586,14 +586,7 @@ class Flask(Scaffold):
                 # Without subdomain matching, any host reaches the default
                 # subdomain's rules, whatever SERVER_NAME says.
                 subdomain = self.url_map.default_subdomain or ""
-            url_map = self.url_map
-            if (
-                server_name is None
-                and not url_map.host_matching
-                and isinstance(url_map, IndexedMap)
-            ):
-                return url_map.bind_request(request.environ, subdomain)
-            return url_map.bind_to_environ(
+            return self.url_map.bind_to_environ(
                 request.environ, server_name=server_name, subdomain=subdomain
             )
         if config["SERVER_NAME"] is not None:

@@ -188,20 +188,21 @@ async def _read_body(
 
 def _endpoint_is_async(app: Flask, environ: dict[str, t.Any]) -> bool:
     """Whether the request goes to an ``async def`` view (matched ahead of the pipeline)."""
-    method = environ["REQUEST_METHOD"]
-    rule = None
-    if app._binds_url_adapter_lazily() and environ["PATH_INFO"].isascii():
-        # The same registration-time index the pipeline will use.
-        rule = app.url_map.match_static(environ["PATH_INFO"], method)  # type: ignore[attr-defined]
-    if rule is None:
-        try:
+    found = None
+    try:
+        if app._binds_url_adapter_lazily():
+            # The same registration-time indexes the pipeline will use.
+            found = app.url_map.match_environ(environ)  # type: ignore[attr-defined]
+        if found is None:
             adapter = app.create_url_adapter(app.request_class(environ))
             if adapter is None:
                 return False
-            rule, _ = adapter.match(return_rule=True)
-        except Exception:
-            # Routing errors are answered by the pipeline, in a worker thread.
-            return False
+            found = adapter.match(return_rule=True)
+    except Exception:
+        # Routing errors are answered by the pipeline, in a worker thread.
+        return False
+    rule = found[0]
+    method = environ["REQUEST_METHOD"]
     view = app.view_functions.get(rule.endpoint)
     return view is not None and _view_is_async(view, method)
 

@@ -196,26 +196,17 @@ class RequestContext:
     def match_request(self) -> None:
         """Match the URL, storing the rule and arguments or the routing exception."""
         request = self.request
-        environ = request.environ
-        # The map's own indexes answer where Werkzeug's answer is certain (see
-        # routing.py); a websocket upgrade is always Werkzeug's to judge.
-        if self._url_adapter is _UNBOUND and "HTTP_UPGRADE" not in environ:
-            path = environ.get("PATH_INFO", "")
-            if path.isascii():
-                url_map = self.app.url_map
-                static_rule = url_map.match_static(path, request.method)  # type: ignore[attr-defined]
-                if static_rule is not None:
-                    request.url_rule = static_rule
-                    request.view_args = {}
-                    return
-                try:
-                    found = url_map.match_dynamic(path, request.method)  # type: ignore[attr-defined]
-                except HTTPException as e:
-                    request.routing_exception = e
-                    return
-                if found is not None:
-                    request.url_rule, request.view_args = found
-                    return
+        if self._url_adapter is _UNBOUND:
+            # The map's indexes answer where Werkzeug's answer is certain
+            # (routing.py), without binding the map to the request.
+            try:
+                found = self.app.url_map.match_environ(request.environ)  # type: ignore[attr-defined]
+            except HTTPException as e:
+                request.routing_exception = e
+                return
+            if found is not None:
+                request.url_rule, request.view_args = found
+                return
         adapter = self.url_adapter
         if adapter is None:
             return

@@ -1,4 +1,4 @@
-"""The app's URL map, with a registration-time index of its static rules.
+"""The app's URL map, with registration-time indexes of its rules.
 
 Most requests hit rules without converters (``/``, ``/login``, ``/api/items``).
 For those, Werkzeug's full path (bind the map to the environ, then run the
@@ -220,91 +220,92 @@ class _DynamicIndex:
         return candidate.rule, values
 
 
+def _static_index(rules: list[Rule]) -> dict[str, tuple[Rule, ...]]:
+    """The rules without converters that Werkzeug would match by their exact path."""
+    # An endpoint with a rule carrying defaults may redirect between its
+    # rules (``redirect_defaults``); leave all of its rules to Werkzeug.
+    endpoints_with_defaults = {rule.endpoint for rule in rules if rule.defaults}
+    index: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if rule.arguments or rule.endpoint in endpoints_with_defaults or _matched_specially(rule):
+            continue
+        index.setdefault(rule.rule, []).append(rule)
+    return {path: tuple(found) for path, found in index.items()}
+
+
+class _RuleIndex(t.NamedTuple):
+    #: Exact paths of static rules -> those rules, in map order.
+    static: dict[str, tuple[Rule, ...]]
+    #: ``None`` for a map with a rule only Werkzeug's matcher can judge.
+    dynamic: _DynamicIndex | None
+
+
 class IndexedMap(Map):
-    """A :class:`~werkzeug.routing.Map` that can match static rules by dictionary lookup."""
+    """A :class:`~werkzeug.routing.Map` that matches most requests from indexes."""
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self._static_index: dict[str, tuple[Rule, ...]] | None = None
-        #: The dynamic-rule index; ``False`` until built, ``None`` for a map it cannot serve.
-        self._dynamic_index: _DynamicIndex | t.Literal[False] | None = False
-        #: Per host/scheme/script-name settings and subdomain: an adapter
-        #: bound by ``bind_to_environ`` for them, the template for copies.
+        #: Built on the first match after the rules change.
+        self._index: _RuleIndex | None = None
+        #: Per (subdomain, host/scheme/script-name settings): an adapter bound
+        #: by Werkzeug for them, the template for copies.
         self._bindings: dict[tuple[str | None, ...], MapAdapter] = {}
 
     def add(self, rulefactory: RuleFactory) -> None:
-        """Add a rule (or rule factory), invalidating the static index."""
+        """Add a rule (or rule factory), invalidating the indexes."""
         super().add(rulefactory)
-        self._static_index = None
-        self._dynamic_index = False
+        self._index = None
 
-    def _build_static_index(self) -> dict[str, tuple[Rule, ...]]:
-        rules = list(self.iter_rules())
-        # An endpoint with a rule carrying defaults may redirect between its
-        # rules (``redirect_defaults``); leave all of its rules to Werkzeug.
-        endpoints_with_defaults = {rule.endpoint for rule in rules if rule.defaults}
-        index: dict[str, list[Rule]] = {}
-        for rule in rules:
-            if (
-                rule.arguments
-                or rule.endpoint in endpoints_with_defaults
-                or _matched_specially(rule)
-            ):
-                continue
-            index.setdefault(rule.rule, []).append(rule)
-        return {path: tuple(found) for path, found in index.items()}
+    def match_environ(self, environ: WSGIEnvironment) -> tuple[Rule, dict[str, t.Any]] | None:
+        """The rule and arguments Werkzeug would match for the request, if certain.
 
-    def match_static(self, path: str, method: str) -> Rule | None:
-        """The static rule that Werkzeug would match for ``path`` and ``method``, if certain.
+        ``None`` means "ask Werkzeug" (see the module docstring for when); so
+        do websocket upgrades and paths that are not ASCII.
 
-        ``None`` means "ask Werkzeug": no static rule has this exact path, or
-        none allows the method (another rule may, or it is a 405).
+        :raises NotFound: as Werkzeug would, when certainly no rule matches.
         """
-        index = self._static_index
-        if index is None:
-            if self.host_matching:
-                return None
-            index = self._static_index = self._build_static_index()
-        candidates = index.get(path)
-        if candidates is None:
+        path: str = environ.get("PATH_INFO", "")
+        if self.host_matching or "HTTP_UPGRADE" in environ or not path.isascii():
             return None
-        for rule in candidates:
+        index = self._index
+        if index is None:
+            rules = list(self.iter_rules())
+            index = self._index = _RuleIndex(_static_index(rules), _DynamicIndex.build(self, rules))
+        method = environ["REQUEST_METHOD"]
+        for rule in index.static.get(path, ()):
             if rule.methods is None or method in rule.methods:
-                return rule
-        return None
+                return rule, {}
+        if index.dynamic is None:
+            return None
+        return index.dynamic.match(path, method)
 
-    def bind_request(self, environ: WSGIEnvironment, subdomain: str | None) -> MapAdapter:
-        """``bind_to_environ(environ, subdomain=subdomain)``, reusing earlier bindings.
+    def bind_to_environ(
+        self,
+        environ: WSGIEnvironment | t.Any,
+        server_name: str | None = None,
+        subdomain: str | None = None,
+    ) -> MapAdapter:
+        """Werkzeug's ``bind_to_environ``, reusing earlier bindings where it can.
 
-        For use without a server name hint and without host matching (where
-        Werkzeug derives nothing else from the environ); the result equals a
-        fresh binding, attribute for attribute.
+        Without a server name hint or host matching, the binding depends only
+        on the subdomain and a few environ keys; for settings seen before, a
+        copy of that binding gets this request's path, method and query
+        string. The result equals a fresh binding, attribute for attribute.
         """
-        key = (subdomain, *map(environ.get, _BINDING_KEYS))
+        env: WSGIEnvironment = getattr(environ, "environ", environ)
+        if server_name is not None or self.host_matching:
+            return super().bind_to_environ(env, server_name, subdomain)
+        key = (subdomain, *map(env.get, _BINDING_KEYS))
         template = self._bindings.get(key)
         if template is None:
-            adapter = self.bind_to_environ(environ, subdomain=subdomain)
+            adapter = super().bind_to_environ(env, subdomain=subdomain)
             if len(self._bindings) < _MAX_BINDINGS:
                 self._bindings[key] = adapter
             return adapter
         adapter = MapAdapter.__new__(MapAdapter)
         adapter.__dict__.update(template.__dict__)
-        path_info = _wsgi_str(environ.get("PATH_INFO"))
+        path_info = _wsgi_str(env.get("PATH_INFO"))
         adapter.path_info = "/" if path_info is None else path_info
-        adapter.default_method = environ["REQUEST_METHOD"]
-        adapter.query_args = _wsgi_str(environ.get("QUERY_STRING"))
+        adapter.default_method = env["REQUEST_METHOD"]
+        adapter.query_args = _wsgi_str(env.get("QUERY_STRING"))
         return adapter
-
-    def match_dynamic(self, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
-        """The rule and arguments Werkzeug would match for ``path`` and ``method``, if certain.
-
-        ``None`` means "ask Werkzeug" (see the module docstring for when).
-
-        :raises NotFound: as Werkzeug would, when certainly no rule matches.
-        """
-        index = self._dynamic_index
-        if index is False:
-            index = self._dynamic_index = _DynamicIndex.build(self, list(self.iter_rules()))
-        if index is None:
-            return None
-        return index.match(path, method)

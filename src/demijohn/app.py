@@ -806,7 +806,7 @@ class Flask(Scaffold):
         before_request_funcs = self.before_request_funcs
         if not url_value_preprocessors and not before_request_funcs:
             return None
-        req = _cv_request.get().request
+        req = _get_request_ctx().request
         names: tuple[str | None, ...] = (None, *reversed(req.blueprints))
         for name in names:
             if name in url_value_preprocessors:

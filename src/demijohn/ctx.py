@@ -130,6 +130,10 @@ class RequestContext:
     interface may depend on running before routing).
     """
 
+    #: Static-file versions looked up by ``url_for`` during this request,
+    #: per (folder, filename); made on first use (``helpers._static_url_version``).
+    _static_versions: dict[tuple[str, str], int | None] | None = None
+
     def __init__(
         self,
         app: Flask,

@@ -266,7 +266,9 @@ def _static_url_version(folder: str, filename: str) -> int | None:
     req_ctx = _cv_request.get(None)
     if req_ctx is None:
         return _static_file_version(folder, filename)
-    cache: dict[tuple[str, str], int | None] = req_ctx.__dict__.setdefault("_static_versions", {})
+    cache = req_ctx._static_versions
+    if cache is None:
+        cache = req_ctx._static_versions = {}
     key = (folder, filename)
     try:
         return cache[key]

@@ -10,8 +10,9 @@ function it calls actually runs:
   result. Other requests run on the loop meanwhile.
 * in a worker thread of the ASGI door: the coroutine is scheduled on the
   server's event loop and the thread waits for it.
-* anywhere else (WSGI): on this thread's own event loop, created once and
-  reused, so each call costs one ``run_until_complete``.
+* anywhere else (WSGI): in a task on this thread's own event loop, created
+  once and reused. The task's first step runs at once, in the caller; the
+  loop turns only when the coroutine is left waiting (see :class:`EagerLoop`).
 
 In every case the coroutine runs in the caller's :mod:`contextvars` context,
 so it sees the active app and request contexts.
@@ -22,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import sys
 import threading
 import typing as t
+from types import CoroutineType
 
 try:
     import greenlet
@@ -31,8 +34,19 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     greenlet = None
 
 T = t.TypeVar("T")
+_Ts = t.TypeVarTuple("_Ts")
 
-_local = threading.local()
+
+class _Local(threading.local):
+    """Per-thread state; class-level defaults, so a lookup never raises."""
+
+    #: The ASGI server's loop, in the door's worker threads.
+    server_loop: asyncio.AbstractEventLoop | None = None
+    #: This thread's own loop, created on first use.
+    loop: _ThreadLoop | None = None
+
+
+_local = _Local()
 _fallback_pool: concurrent.futures.ThreadPoolExecutor | None = None
 _fallback_lock = threading.Lock()
 
@@ -48,6 +62,108 @@ else:  # pragma: no cover
         """Placeholder: no greenlet support installed."""
 
 
+if sys.platform == "win32":
+    _PlatformLoop = asyncio.ProactorEventLoop
+else:
+    _PlatformLoop = asyncio.SelectorEventLoop
+
+
+#: A callback held back by :class:`EagerLoop`: its handle (which may be
+#: cancelled), the callback, its arguments and its context.
+_Held = tuple[asyncio.Handle, t.Callable[..., object], tuple[t.Any, ...], contextvars.Context]
+
+
+class EagerLoop(_PlatformLoop):
+    """An event loop whose :meth:`run` starts a coroutine's task in the caller.
+
+    Most ``async def`` views and hooks finish without ever waiting on the
+    loop, and a turn of the loop (two polls of the selector, the start-up and
+    shut-down of ``run_forever``) costs several times what such a view does.
+    So :meth:`run` runs the new task's first step right away, as Python 3.12's
+    eager tasks do: inside a real :class:`asyncio.Task` (``current_task()``,
+    ``asyncio.timeout`` and task groups work), with this loop as the running
+    loop. If the task finished and scheduled nothing else, that is all;
+    otherwise the loop takes over as ``run_until_complete`` would.
+    """
+
+    def __init__(self) -> None:
+        # While a task is being created: the callbacks it asks for, held back
+        # to be run in the caller. While its first step runs: the count of
+        # callbacks scheduled meanwhile, which need a turn of the loop. (Set
+        # first: the base class calls ``is_running`` while it initialises.)
+        self._eager_held: list[_Held] | None = None
+        self._eager_stepping = False
+        self._eager_calls = 0
+        super().__init__()
+
+    def call_soon(
+        self,
+        callback: t.Callable[[*_Ts], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Handle:
+        """Schedule ``callback``; held back for :meth:`run` while it creates its task."""
+        held = self._eager_held
+        if held is not None:
+            if context is None:
+                context = contextvars.copy_context()
+            handle = asyncio.Handle(callback, args, self, context)
+            held.append((handle, callback, args, context))
+            return handle
+        if self._eager_stepping:
+            self._eager_calls += 1
+        return super().call_soon(callback, *args, context=context)
+
+    def call_soon_threadsafe(
+        self,
+        callback: t.Callable[[*_Ts], object],
+        *args: *_Ts,
+        context: contextvars.Context | None = None,
+    ) -> asyncio.Handle:
+        """Schedule ``callback`` from any thread (counted while a first step runs)."""
+        if self._eager_stepping:
+            self._eager_calls += 1
+        return super().call_soon_threadsafe(callback, *args, context=context)
+
+    def is_running(self) -> bool:
+        """Whether the loop runs: also true while :meth:`run` steps a task itself."""
+        return self._eager_stepping or super().is_running()
+
+    def run(self, coro: t.Coroutine[t.Any, t.Any, T]) -> T:
+        """Run ``coro`` in a task to completion and return its result (or raise)."""
+        held = self._eager_held = []
+        try:
+            # ``create_task`` without a task factory, minus its bookkeeping.
+            if self.get_task_factory() is None:
+                task = asyncio.Task(coro, loop=self)
+            else:
+                task = self.create_task(coro)
+        finally:
+            self._eager_held = None
+        self._eager_stepping = True
+        self._eager_calls = 0
+        asyncio.events._set_running_loop(self)
+        try:
+            for handle, callback, args, context in held:
+                if handle.cancelled():
+                    continue
+                try:
+                    context.run(callback, *args)
+                except (SystemExit, KeyboardInterrupt):
+                    raise
+                except BaseException as exc:
+                    # What the loop does with a failing callback.
+                    self.call_exception_handler(
+                        {"message": f"Exception in callback {callback!r}", "exception": exc}
+                    )
+        finally:
+            asyncio.events._set_running_loop(None)
+            self._eager_stepping = False
+        if task.done() and not self._eager_calls:
+            return task.result()
+        return self.run_until_complete(task)
+
+
 class _ThreadLoop:
     """This thread's reusable event loop, closed when the thread goes away.
 
@@ -55,21 +171,24 @@ class _ThreadLoop:
     loop in ``__del__`` frees its selector and self-pipe with the thread.
     """
 
-    __slots__ = ("loop",)
+    __slots__ = ("loop", "run")
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop: asyncio.AbstractEventLoop
+        self.run: t.Callable[[t.Coroutine[t.Any, t.Any, t.Any]], t.Any]
+        if type(asyncio.get_event_loop_policy()) is asyncio.DefaultEventLoopPolicy:
+            self.loop = eager = EagerLoop()
+            self.run = eager.run
+        else:
+            # An installed policy (uvloop...) chooses the loop; it turns for
+            # every coroutine.
+            self.loop = asyncio.new_event_loop()
+            self.run = self.loop.run_until_complete
 
     def __del__(self) -> None:
-        if not self.loop.is_closed():
-            self.loop.close()
-
-
-def _thread_loop() -> asyncio.AbstractEventLoop:
-    holder: _ThreadLoop | None = getattr(_local, "loop", None)
-    if holder is None or holder.loop.is_closed():
-        holder = _local.loop = _ThreadLoop()
-    return holder.loop
+        loop = getattr(self, "loop", None)
+        if loop is not None and not loop.is_closed():
+            loop.close()
 
 
 def _run_on_server_loop(loop: asyncio.AbstractEventLoop, coro: t.Awaitable[T]) -> T:
@@ -111,13 +230,18 @@ def run_sync(coro: t.Awaitable[T]) -> T:
         current = greenlet.getcurrent()
         if type(current) is _Bridge:
             return current.parent.switch(coro)  # type: ignore[no-any-return]
-    server_loop: asyncio.AbstractEventLoop | None = getattr(_local, "server_loop", None)
+    server_loop = _local.server_loop
     if server_loop is not None:
         return _run_on_server_loop(server_loop, coro)
     # ``_get_running_loop`` (asyncio's low-level query) answers None where
     # ``get_running_loop`` would raise: no exception on the common WSGI path.
     if asyncio._get_running_loop() is None:
-        return _thread_loop().run_until_complete(coro)
+        if type(coro) is not CoroutineType and not asyncio.iscoroutine(coro):
+            coro = _await(coro)
+        holder = _local.loop
+        if holder is None or holder.loop.is_closed():
+            holder = _local.loop = _ThreadLoop()
+        return holder.run(coro)  # type: ignore[no-any-return]
     return _run_in_fallback_thread(coro)
 
 

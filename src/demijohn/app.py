@@ -99,6 +99,22 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
 _SPACED_PLACEHOLDER = re.compile(r"<\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?=[(:>])")
 
 
+#: Bounds ``Flask._sync_wrappers``: registered functions are few; functions
+#: made on the fly must not pile up.
+_SYNC_WRAPPER_CACHE_SIZE = 256
+
+
+def _sync_wrapper(
+    func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]],
+) -> t.Callable[..., t.Any]:
+    from . import _async
+
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        return _async.run_sync(func(*args, **kwargs))
+
+    return update_wrapper(wrapper, func)
+
+
 def _asgi_door() -> types.ModuleType:
     """The ASGI door's module, imported with the first ASGI call.
 
@@ -265,6 +281,8 @@ class Flask(Scaffold):
         self._default_url_adapter = type(self).create_url_adapter is Flask.create_url_adapter
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
+        # Coroutine function -> its sync wrapper; see ``async_to_sync``.
+        self._sync_wrappers: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
 
         self.template_context_processors[None].append(_default_template_ctx_processor)
         self.cli.name = self.name
@@ -729,12 +747,11 @@ class Flask(Scaffold):
         # A plain function is the common case, and its code flags tell at
         # once (unless marked with inspect.markcoroutinefunction, 3.12+);
         # anything else (partials, methods, callables) gets the full check.
-        if (
-            type(func) is FunctionType
-            and not func.__code__.co_flags & CO_COROUTINE
-            and "_is_coroutine_marker" not in func.__dict__
-        ):
-            return func
+        if type(func) is FunctionType:
+            if func.__code__.co_flags & CO_COROUTINE:
+                return self.async_to_sync(func)
+            if "_is_coroutine_marker" not in func.__dict__:
+                return func
         if inspect.iscoroutinefunction(func):
             return self.async_to_sync(func)
         return func
@@ -747,12 +764,17 @@ class Flask(Scaffold):
         Override to run coroutines differently (e.g. with asgiref).
         """
 
-        from . import _async
-
-        def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-            return _async.run_sync(func(*args, **kwargs))
-
-        return update_wrapper(wrapper, func)
+        # The pipeline asks for the view's and each hook's wrapper on every
+        # request; plain functions (what is registered) get theirs once.
+        if type(func) is not FunctionType:
+            return _sync_wrapper(func)
+        cache = self._sync_wrappers
+        wrapper = cache.get(func)
+        if wrapper is None:
+            if len(cache) >= _SYNC_WRAPPER_CACHE_SIZE:
+                cache.clear()
+            wrapper = cache[func] = _sync_wrapper(func)
+        return wrapper
 
     # -- the request pipeline -------------------------------------------------
 

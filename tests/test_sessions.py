@@ -354,12 +354,12 @@ def test_no_cookie_opens_an_empty_session_without_building_a_serializer(
 ) -> None:
     built: list[object] = []
 
-    class Counting(URLSafeTimedSerializer):
+    class Counting(sessions_module._SessionSerializer):
         def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
             built.append(self)
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(sessions_module, "URLSafeTimedSerializer", Counting)
+    monkeypatch.setattr(sessions_module, "_SessionSerializer", Counting)
     for _ in range(3):
         sess = open_with(keyed_app, None)
         assert type(sess) is SecureCookieSession
@@ -866,3 +866,39 @@ def test_oversized_session_cookie_warns(keyed_app: demijohn.Flask) -> None:
 
     with pytest.warns(UserWarning, match="'session' cookie is too large"):
         keyed_app.test_client().get("/")
+
+
+def test_keys_are_derived_once_per_serializer_not_per_request(
+    keyed_app: demijohn.Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import itsdangerous
+
+    keyed_app.config["SECRET_KEY_FALLBACKS"] = ["old-secret"]
+    derived: list[object] = []
+    stock = itsdangerous.Signer.derive_key
+
+    def counting(self: itsdangerous.Signer, secret_key: str | bytes | None = None) -> bytes:
+        derived.append(secret_key)
+        return stock(self, secret_key)
+
+    monkeypatch.setattr(itsdangerous.Signer, "derive_key", counting)
+
+    @keyed_app.route("/visit")
+    def visit() -> str:
+        demijohn.session["n"] = demijohn.session.get("n", 0) + 1
+        return str(demijohn.session["n"])
+
+    client = keyed_app.test_client()
+    # A cookie signed with the fallback key is accepted; the answer is
+    # signed with the current key (the old key no longer verifies it).
+    client.set_cookie("session", signer_for("old-secret").dumps({"n": 10}))
+    assert client.get("/visit").text == "11"
+    first = len(derived)
+    for expected in range(12, 17):
+        assert client.get("/visit").text == str(expected)
+    assert len(derived) == first  # nothing derived after the first request
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    assert signer_for("test-secret").loads(cookie.value) == {"n": 16}
+    with pytest.raises(BadSignature):
+        signer_for("old-secret").loads(cookie.value)

@@ -16,7 +16,7 @@ import logging
 import typing as t
 from datetime import UTC, datetime, timedelta
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
 from .json.tag import TaggedJSONSerializer
@@ -242,6 +242,49 @@ session_json_serializer = TaggedJSONSerializer()
 
 _SerializerKey = tuple[t.Any, ...]
 
+
+class _KeyCachingSigner(TimestampSigner):
+    """A :class:`~itsdangerous.TimestampSigner` that derives each key once.
+
+    The stock signer runs its key derivation (an HMAC of the salt) on every
+    sign and every verify; the derived keys depend only on the secret keys
+    and settings fixed at construction.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        derived: dict[str | bytes | None, bytes] = {None: super().derive_key()}
+        for secret_key in self.secret_keys:
+            derived[secret_key] = super().derive_key(secret_key)
+        self._derived = derived
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        """The derived key for ``secret_key`` (the newest key if ``None``)."""
+        try:
+            return self._derived[secret_key]
+        except KeyError:
+            return super().derive_key(secret_key)
+
+
+class _SessionSerializer(URLSafeTimedSerializer):
+    """A :class:`~itsdangerous.URLSafeTimedSerializer` that reuses its signer.
+
+    Signers keep no state between uses, and the stock serializer builds a
+    new one for every ``dumps`` and ``loads``.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, signer=_KeyCachingSigner, **kwargs)
+        self._signer = super().make_signer()
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        """The signer for ``salt``: the one built at construction for the default."""
+        # ``iter_unsigners`` passes the default salt itself, ``dumps`` None.
+        if salt is None or salt is self.salt:
+            return self._signer
+        return super().make_signer(salt)
+
+
 # Serializers cached per interface are bounded: a key per app and secret.
 _SERIALIZER_CACHE_SIZE = 16
 
@@ -312,8 +355,8 @@ class SecureCookieSessionInterface(SessionInterface):
     ) -> URLSafeTimedSerializer:
         # itsdangerous signs with the last key and verifies with all of them.
         keys: list[str | bytes] = [*(fallbacks or ()), secret_key]
-        return URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]
+        return _SessionSerializer(
+            keys,
             salt=self.salt,
             serializer=self.serializer,
             signer_kwargs={
@@ -388,7 +431,8 @@ class SecureCookieSessionInterface(SessionInterface):
                     samesite=self.get_cookie_samesite(app),
                     httponly=self.get_cookie_httponly(app),
                 )
-                response.vary.add("Cookie")
+                if not session.accessed:
+                    response.vary.add("Cookie")
             return
 
         if not self.should_set_cookie(app, session):
@@ -414,4 +458,6 @@ class SecureCookieSessionInterface(SessionInterface):
             partitioned=self.get_cookie_partitioned(app),
             samesite=self.get_cookie_samesite(app),
         )
-        response.vary.add("Cookie")
+        # Added above already when accessed (parsing Vary again is not free).
+        if not session.accessed:
+            response.vary.add("Cookie")

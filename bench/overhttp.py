@@ -69,7 +69,7 @@ class Mode:
     threads: int = 1
 
 
-FULL = Mode(rounds=5, seconds=3)
+FULL = Mode(rounds=7, seconds=3)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,10 +322,6 @@ def measure_once(wrk: str, server: Server, scenario: Scenario, mode: Mode) -> Sa
     )
 
 
-def _ratio(numerator: float | None, denominator: float | None) -> float | None:
-    return numerator / denominator if numerator is not None and denominator else None
-
-
 def _cell(value: float | None, template: str) -> str:
     return "n/a" if value is None else template.format(value)
 
@@ -365,6 +361,42 @@ class Results:
         floor = self.median(scenario, CEILING, "cpu_us_per_request")
         return cpu - floor if cpu is not None and floor is not None else None
 
+    def _rounds(self, scenario: str, *frameworks: str) -> list[tuple[Sample, ...]] | None:
+        found = [self.samples.get(scenario, {}).get(name) for name in frameworks]
+        if any(not samples for samples in found):
+            return None
+        return list(zip(*found, strict=True))  # type: ignore[arg-type]
+
+    def paired_ratio(self, scenario: str, framework: str, other: str, metric: str) -> float | None:
+        """The median over rounds of ``framework``'s metric ÷ ``other``'s in the same round.
+
+        Within a round the frameworks run back to back, so each pair shares
+        the machine's state of the moment; a ratio of medians taken over the
+        whole run would mix moments.
+        """
+        rounds = self._rounds(scenario, framework, other)
+        if rounds is None:
+            return None
+        value = METRICS[metric]
+        return statistics.median(value(mine) / value(theirs) for mine, theirs in rounds)
+
+    def paired_above_floor_ratio(self, scenario: str, framework: str) -> float | None:
+        """The median over rounds of ``framework``'s CPU above the floor ÷ Flask's.
+
+        Each round's figures are taken against that round's bare-WSGI floor;
+        rounds where Flask is not above the floor give no ratio.
+        """
+        rounds = self._rounds(scenario, framework, REFERENCE, CEILING)
+        if rounds is None:
+            return None
+        ratios = [
+            (mine.cpu_us_per_request - floor.cpu_us_per_request)
+            / (flask.cpu_us_per_request - floor.cpu_us_per_request)
+            for mine, flask, floor in rounds
+            if flask.cpu_us_per_request > floor.cpu_us_per_request
+        ]
+        return statistics.median(ratios) if ratios else None
+
     def as_json(self) -> dict[str, t.Any]:
         """Machine-readable results (``--json``)."""
         return {
@@ -379,6 +411,12 @@ class Results:
                     else {
                         **{metric: self.median(scenario.name, name, metric) for metric in METRICS},
                         "cpu_us_above_ceiling": self.above_floor(scenario.name, name),
+                        "cpu_above_ceiling_vs_reference": self.paired_above_floor_ratio(
+                            scenario.name, name
+                        ),
+                        "rps_vs_reference": self.paired_ratio(
+                            scenario.name, name, REFERENCE, "requests_per_second"
+                        ),
                         "samples": [
                             dataclasses.asdict(sample)
                             for sample in self.samples[scenario.name][name] or ()
@@ -418,20 +456,14 @@ class Results:
                     _cell(self.median(scenario.name, name, "cpu_us_per_request"), "{:.0f}"),
                     _cell(self.above_floor(scenario.name, name), "{:.0f}"),
                     _cell(
-                        _ratio(rps, self.median(scenario.name, REFERENCE, "requests_per_second")),
+                        self.paired_ratio(scenario.name, name, REFERENCE, "requests_per_second"),
                         "{:.2f}x",
                     ),
-                    _cell(
-                        _ratio(
-                            self.above_floor(scenario.name, name),
-                            self.above_floor(scenario.name, REFERENCE),
-                        ),
-                        "{:.2f}",
-                    )
+                    _cell(self.paired_above_floor_ratio(scenario.name, name), "{:.2f}")
                     if name != CEILING
                     else "",
                     _cell(
-                        _ratio(rps, self.median(scenario.name, CEILING, "requests_per_second")),
+                        self.paired_ratio(scenario.name, name, CEILING, "requests_per_second"),
                         "{:.2f}x",
                     ),
                 ]

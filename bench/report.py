@@ -183,22 +183,18 @@ def targets(in_process: inprocess.Results, over_http: overhttp.Results) -> list[
                 )
             )
     for scenario in over_http.scenarios:
-        above = over_http.above_floor(scenario.name, "demijohn")
-        flask_above = over_http.above_floor(scenario.name, REFERENCE)
         found.append(
             _target(
                 f"HTTP {scenario.title}: demijohn's CPU above bare WSGI ÷ Flask's",
-                above / flask_above if above is not None and flask_above else None,
+                over_http.paired_above_floor_ratio(scenario.name, "demijohn"),
                 HTTP_CPU_TARGET,
                 at_least=False,
             )
         )
-        rps = over_http.median(scenario.name, "demijohn", "requests_per_second")
-        flask_rps = over_http.median(scenario.name, REFERENCE, "requests_per_second")
         found.append(
             _target(
                 f"HTTP {scenario.title}: demijohn's req/s ÷ Flask's",
-                rps / flask_rps if rps is not None and flask_rps else None,
+                over_http.paired_ratio(scenario.name, "demijohn", REFERENCE, "requests_per_second"),
                 HTTP_RPS_TARGET,
                 at_least=True,
             )
@@ -280,14 +276,16 @@ def document(
             {http_mode.connections} connections. Per round, for each scenario, each
             framework in turn (the order alternates between rounds): a
             {http_mode.warmup_seconds} s warm-up, then a {http_mode.seconds} s measured
-            run; medians of {http_mode.rounds} rounds. Server CPU is utime + stime of
+            run; medians of {http_mode.rounds} rounds, and each ratio is the median of
+            the per-round ratios (the frameworks of a round run back to back, so a pair
+            shares the machine's state of the moment). Server CPU is utime + stime of
             the gunicorn master and its workers, read from `/proc/<pid>/stat` before and
             after the measured run, per completed request; "above bare WSGI" subtracts
             the bare callable's figure, which is gunicorn's own cost (HTTP parsing,
-            sockets, the kernel's share of them). That floor is large and moves by
-            several percent from run to run, so a framework that adds only a few µs
-            (Falcon, Bottle) can land a little below it: read such figures as zero.
-            `--json` has every sample."""),
+            sockets, the kernel's share of them), measured in the same round. That
+            floor is large and moves by several percent from run to run, so a framework
+            that adds only a few µs (Falcon, Bottle) can land a little below it: read
+            such figures as zero. `--json` has every sample."""),
         over_http.table(),
         _prose("""Idle workers' resident size: `VmRSS` (from `/proc/<pid>/status`) of the
             larger of each server's two workers, after boot (the app imported, no

@@ -135,8 +135,8 @@ def breakdown_text(found: dict[str, dict[str, float]]) -> str:
         verifying the cookie with ItsDangerous; the template scenario
         {_share(found, "template", "Jinja2 + MarkupSafe")} in Jinja2 and MarkupSafe;
         an `async def` view under WSGI {_share(found, "async", "asyncio")} in asyncio
-        itself (one `run_until_complete` per call on the thread's reused loop: a Task
-        and two passes of the loop, which Python 3.11 cannot start eagerly).
+        itself (a real Task per call on the thread's reused loop, whose first step runs
+        at once: the loop turns only when the coroutine waits).
         demijohn's own share is its pipeline (contexts, session, hooks, its routing
         indexes, the response), spread thin: its most expensive single function is
         at most {largest * 100:.0f}% of any scenario, so there is no single hot spot

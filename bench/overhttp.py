@@ -28,6 +28,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import tempfile
 import time
@@ -35,9 +36,12 @@ import typing as t
 from pathlib import Path
 
 from frameworks import BENCH, CEILING, REFERENCE, BenchError, Framework, python_for
+from gunicorn_conf import TIMER_FORMAT
 from scenarios import Scenario
 
 GUNICORN_CONFIG = BENCH / "gunicorn_conf.py"
+#: The metric measured inside the workers (``gunicorn_conf.AppTimer``).
+APP_CPU = "app_cpu_us_per_request"
 WRK_SCRIPT = BENCH / "wrk_report.lua"
 #: gunicorn's ``workers`` setting, checked against what actually started.
 WORKERS = 2
@@ -80,6 +84,10 @@ class Sample:
     seconds: float
     p99_ms: float
     cpu_seconds: float
+    #: CPU time inside the framework's WSGI call, body and close, summed over
+    #: the workers (``gunicorn_conf.AppTimer``), and the requests it counted.
+    app_cpu_seconds: float
+    app_requests: int
 
     @property
     def requests_per_second(self) -> float:
@@ -90,6 +98,11 @@ class Sample:
     def cpu_us_per_request(self) -> float:
         """Server CPU time (master + workers, user + system) per request, µs."""
         return self.cpu_seconds / self.requests * 1e6
+
+    @property
+    def app_cpu_us_per_request(self) -> float:
+        """CPU time in the framework (its WSGI call, body and close) per request, µs."""
+        return self.app_cpu_seconds / self.app_requests * 1e6
 
 
 def find_wrk() -> str:
@@ -214,6 +227,16 @@ class Server:
             )
         return sum(cpu_ticks(pid) for pid in (self.pid, *sorted(self.workers)))
 
+    def app_counters(self) -> tuple[int, int]:
+        """The workers' ``AppTimer`` totals: CPU nanoseconds in the app, requests."""
+        nanoseconds = requests = 0
+        for pid in sorted(self.workers):
+            data = (self.ready_dir / f"{pid}.timer").read_bytes()
+            spent, count = struct.unpack(TIMER_FORMAT, data)
+            nanoseconds += spent
+            requests += count
+        return nanoseconds, requests
+
     def worker_resident_kib(self) -> int:
         """The resident size of the largest worker, in KiB."""
         return max(resident_kib(pid) for pid in self.workers)
@@ -305,7 +328,9 @@ def measure_once(wrk: str, server: Server, scenario: Scenario, mode: Mode) -> Sa
     if mode.warmup_seconds:
         run_wrk(wrk, server, scenario, mode.warmup_seconds, mode)
     before = server.cpu_ticks()
+    app_before = server.app_counters()
     summary = run_wrk(wrk, server, scenario, mode.seconds, mode)
+    app_after = server.app_counters()
     after = server.cpu_ticks()
     errors = summary["errors"]
     requests = summary["requests"]
@@ -319,6 +344,8 @@ def measure_once(wrk: str, server: Server, scenario: Scenario, mode: Mode) -> Sa
         seconds=summary["duration_us"] / 1e6,
         p99_ms=summary["p99_us"] / 1000,
         cpu_seconds=(after - before) / CLOCK_TICKS,
+        app_cpu_seconds=(app_after[0] - app_before[0]) / 1e9,
+        app_requests=app_after[1] - app_before[1],
     )
 
 
@@ -330,6 +357,7 @@ METRICS: dict[str, t.Callable[[Sample], float]] = {
     "requests_per_second": lambda sample: sample.requests_per_second,
     "p99_ms": lambda sample: sample.p99_ms,
     "cpu_us_per_request": lambda sample: sample.cpu_us_per_request,
+    "app_cpu_us_per_request": lambda sample: sample.app_cpu_us_per_request,
 }
 
 
@@ -355,10 +383,12 @@ class Results:
         samples = self.samples.get(scenario, {}).get(framework)
         return statistics.median(map(METRICS[metric], samples)) if samples else None
 
-    def above_floor(self, scenario: str, framework: str) -> float | None:
-        """Server CPU µs per request above the bare WSGI callable's (the server's own)."""
-        cpu = self.median(scenario, framework, "cpu_us_per_request")
-        floor = self.median(scenario, CEILING, "cpu_us_per_request")
+    def above_floor(
+        self, scenario: str, framework: str, metric: str = "cpu_us_per_request"
+    ) -> float | None:
+        """CPU µs per request above the bare WSGI callable's (the server's own, by default)."""
+        cpu = self.median(scenario, framework, metric)
+        floor = self.median(scenario, CEILING, metric)
         return cpu - floor if cpu is not None and floor is not None else None
 
     def _rounds(self, scenario: str, *frameworks: str) -> list[tuple[Sample, ...]] | None:
@@ -380,7 +410,9 @@ class Results:
         value = METRICS[metric]
         return statistics.median(value(mine) / value(theirs) for mine, theirs in rounds)
 
-    def paired_above_floor_ratio(self, scenario: str, framework: str) -> float | None:
+    def paired_above_floor_ratio(
+        self, scenario: str, framework: str, metric: str = "cpu_us_per_request"
+    ) -> float | None:
         """The median over rounds of ``framework``'s CPU above the floor ÷ Flask's.
 
         Each round's figures are taken against that round's bare-WSGI floor;
@@ -389,11 +421,11 @@ class Results:
         rounds = self._rounds(scenario, framework, REFERENCE, CEILING)
         if rounds is None:
             return None
+        value = METRICS[metric]
         ratios = [
-            (mine.cpu_us_per_request - floor.cpu_us_per_request)
-            / (flask.cpu_us_per_request - floor.cpu_us_per_request)
+            (value(mine) - value(floor)) / (value(flask) - value(floor))
             for mine, flask, floor in rounds
-            if flask.cpu_us_per_request > floor.cpu_us_per_request
+            if value(flask) > value(floor)
         ]
         return statistics.median(ratios) if ratios else None
 
@@ -413,6 +445,9 @@ class Results:
                         "cpu_us_above_ceiling": self.above_floor(scenario.name, name),
                         "cpu_above_ceiling_vs_reference": self.paired_above_floor_ratio(
                             scenario.name, name
+                        ),
+                        "app_cpu_above_ceiling_vs_reference": self.paired_above_floor_ratio(
+                            scenario.name, name, APP_CPU
                         ),
                         "rps_vs_reference": self.paired_ratio(
                             scenario.name, name, REFERENCE, "requests_per_second"
@@ -438,8 +473,10 @@ class Results:
             "p99 ms",
             "server CPU µs/req",
             "CPU above bare WSGI µs/req",
+            "app CPU in the worker µs/req",
             "req/s ÷ Flask's",
             "CPU above bare WSGI ÷ Flask's",
+            "app CPU above bare WSGI ÷ Flask's",
             "req/s ÷ bare WSGI's",
         ]
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -455,11 +492,15 @@ class Results:
                     _cell(self.median(scenario.name, name, "p99_ms"), "{:.2f}"),
                     _cell(self.median(scenario.name, name, "cpu_us_per_request"), "{:.0f}"),
                     _cell(self.above_floor(scenario.name, name), "{:.0f}"),
+                    _cell(self.median(scenario.name, name, APP_CPU), "{:.1f}"),
                     _cell(
                         self.paired_ratio(scenario.name, name, REFERENCE, "requests_per_second"),
                         "{:.2f}x",
                     ),
                     _cell(self.paired_above_floor_ratio(scenario.name, name), "{:.2f}")
+                    if name != CEILING
+                    else "",
+                    _cell(self.paired_above_floor_ratio(scenario.name, name, APP_CPU), "{:.2f}")
                     if name != CEILING
                     else "",
                     _cell(

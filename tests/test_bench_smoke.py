@@ -186,11 +186,13 @@ def fake_results(bench: types.SimpleNamespace) -> tuple[t.Any, t.Any]:
     )
     http_scenarios = [bench.scenarios.BY_NAME[name] for name in ("hello", "template")]
     server_cpu = {"wsgi": 0.5, "demijohn": 0.6, "flask": 0.8, "bottle": 0.55, "falcon": 0.55}
+    # In the workers: 5, 10 and 25 µs per request for bare WSGI, demijohn, Flask.
+    app_cpu = {"wsgi": 0.02, "demijohn": 0.04, "flask": 0.1, "bottle": 0.03, "falcon": 0.03}
     http_samples = {
         scenario.name: {
             name: None
             if (scenario.name, name) in NOT_APPLICABLE
-            else [bench.overhttp.Sample(4000, 1.0, 5.0, server_cpu[name])]
+            else [bench.overhttp.Sample(4000, 1.0, 5.0, server_cpu[name], app_cpu[name], 4000)]
             for name in server_cpu
         }
         for scenario in http_scenarios
@@ -220,10 +222,16 @@ def test_report_has_a_table_per_mode_and_the_targets(bench: types.SimpleNamespac
     assert "| `GET /hello` (plain text) | 1.00 | 10.00 | 40.00 | 8.00 | 5.00 | **4.00x** |" in lines
     assert any(line.startswith("| `/async` ÷ `/hello`: ") for line in lines)
     # HTTP: 0.6 s of CPU for 4000 requests is 150 µs, 25 above the floor; Flask 75.
+    # In the worker: 10 µs, 5 above bare WSGI's; Flask 20 above.
     for name in ("hello", "template"):
         title = bench.scenarios.BY_NAME[name].title
-        row = f"| {title} | demijohn | 4000 | 5.00 | 150 | 25 | 1.00x | 0.33 | 1.00x |"
+        row = f"| {title} | demijohn | 4000 | 5.00 | 150 | 25 | 10.0 | 1.00x | 0.33 | 0.25 |"
+        row += " 1.00x |"
         assert row in lines
+    assert (
+        "| HTTP `GET /hello` (plain text): demijohn's app CPU in the worker above bare WSGI"
+        " ÷ Flask's | ≤ 0.33 | 0.25 | yes |"
+    ) in lines
     assert "| demijohn | 30.0 | 31.0 | 1.00x | 1.00x |" in lines
     assert (
         "| in-process `GET /hello` (plain text): Flask ÷ demijohn | ≥ 3.00 | 4.00 | yes |" in lines

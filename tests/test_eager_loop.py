@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 import threading
 import typing as t
 
@@ -173,6 +174,9 @@ def test_run_sync_accepts_any_awaitable() -> None:
     assert _async.run_sync(Ready()) == "awaited"
 
 
+@pytest.mark.skipif(
+    sys.version_info >= (3, 14), reason="event loop policies are deprecated from Python 3.14"
+)
 def test_an_installed_loop_policy_chooses_the_threads_loop() -> None:
     class CustomLoop(asyncio.SelectorEventLoop):
         pass

@@ -164,6 +164,14 @@ class EagerLoop(_PlatformLoop):
         return self.run_until_complete(task)
 
 
+def _default_policy() -> bool:
+    """Whether asyncio's own loop is wanted: no other event loop policy is installed."""
+    if sys.version_info >= (3, 14):
+        # Policies are deprecated (asking for one warns); asyncio's loop it is.
+        return True
+    return type(asyncio.get_event_loop_policy()) is asyncio.DefaultEventLoopPolicy
+
+
 class _ThreadLoop:
     """This thread's reusable event loop, closed when the thread goes away.
 
@@ -176,7 +184,7 @@ class _ThreadLoop:
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop
         self.run: t.Callable[[t.Coroutine[t.Any, t.Any, t.Any]], t.Any]
-        if type(asyncio.get_event_loop_policy()) is asyncio.DefaultEventLoopPolicy:
+        if _default_policy():
             self.loop = eager = EagerLoop()
             self.run = eager.run
         else:

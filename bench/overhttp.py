@@ -383,12 +383,10 @@ class Results:
         samples = self.samples.get(scenario, {}).get(framework)
         return statistics.median(map(METRICS[metric], samples)) if samples else None
 
-    def above_floor(
-        self, scenario: str, framework: str, metric: str = "cpu_us_per_request"
-    ) -> float | None:
-        """CPU µs per request above the bare WSGI callable's (the server's own, by default)."""
-        cpu = self.median(scenario, framework, metric)
-        floor = self.median(scenario, CEILING, metric)
+    def above_floor(self, scenario: str, framework: str) -> float | None:
+        """Server CPU µs per request above the bare WSGI callable's (the server's own)."""
+        cpu = self.median(scenario, framework, "cpu_us_per_request")
+        floor = self.median(scenario, CEILING, "cpu_us_per_request")
         return cpu - floor if cpu is not None and floor is not None else None
 
     def _rounds(self, scenario: str, *frameworks: str) -> list[tuple[Sample, ...]] | None:

@@ -88,12 +88,12 @@ class EagerLoop(_PlatformLoop):
 
     def __init__(self) -> None:
         # While a task is being created: the callbacks it asks for, held back
-        # to be run in the caller. While its first step runs: the count of
-        # callbacks scheduled meanwhile, which need a turn of the loop. (Set
-        # first: the base class calls ``is_running`` while it initialises.)
+        # to be run in the caller. While its first step runs: whether it
+        # scheduled callbacks, which need a turn of the loop. (Set first: the
+        # base class calls ``is_running`` while it initialises.)
         self._eager_held: list[_Held] | None = None
         self._eager_stepping = False
-        self._eager_calls = 0
+        self._eager_scheduled = False
         super().__init__()
 
     def call_soon(
@@ -111,7 +111,7 @@ class EagerLoop(_PlatformLoop):
             held.append((handle, callback, args, context))
             return handle
         if self._eager_stepping:
-            self._eager_calls += 1
+            self._eager_scheduled = True
         return super().call_soon(callback, *args, context=context)
 
     def call_soon_threadsafe(
@@ -120,9 +120,9 @@ class EagerLoop(_PlatformLoop):
         *args: *_Ts,
         context: contextvars.Context | None = None,
     ) -> asyncio.Handle:
-        """Schedule ``callback`` from any thread (counted while a first step runs)."""
+        """Schedule ``callback`` from any thread (noted while a first step runs)."""
         if self._eager_stepping:
-            self._eager_calls += 1
+            self._eager_scheduled = True
         return super().call_soon_threadsafe(callback, *args, context=context)
 
     def is_running(self) -> bool:
@@ -141,7 +141,7 @@ class EagerLoop(_PlatformLoop):
         finally:
             self._eager_held = None
         self._eager_stepping = True
-        self._eager_calls = 0
+        self._eager_scheduled = False
         asyncio.events._set_running_loop(self)
         try:
             for handle, callback, args, context in held:
@@ -159,7 +159,7 @@ class EagerLoop(_PlatformLoop):
         finally:
             asyncio.events._set_running_loop(None)
             self._eager_stepping = False
-        if task.done() and not self._eager_calls:
+        if task.done() and not self._eager_scheduled:
             return task.result()
         return self.run_until_complete(task)
 

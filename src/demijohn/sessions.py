@@ -253,9 +253,11 @@ class _KeyCachingSigner(TimestampSigner):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        derived: dict[str | bytes | None, bytes] = {None: super().derive_key()}
+        derived: dict[str | bytes | None, bytes] = {}
         for secret_key in self.secret_keys:
             derived[secret_key] = super().derive_key(secret_key)
+        # ``None`` means the newest key, as in the stock signer.
+        derived[None] = derived[self.secret_keys[-1]]
         self._derived = derived
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:

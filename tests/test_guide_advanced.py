@@ -46,8 +46,13 @@ MYAPP = textwrap.dedent(
     from flask import Flask
 
     app = Flask(__name__)
-    # Test device, not the guide's: each slow view leaves a mark when it starts.
-    STARTED = pathlib.Path(os.environ["STARTED_DIR"])
+    # Test device, not the guide's: the views log what they do, in the order
+    # the server does it, so the test reads the order off the server.
+    EVENTS = pathlib.Path(os.environ["EVENTS_FILE"])
+
+    def log(event):
+        with EVENTS.open("a") as events:
+            events.write(event + "\\n")
 
     async def call_api(name):
         await asyncio.sleep(0.5)
@@ -59,18 +64,21 @@ MYAPP = textwrap.dedent(
 
     @app.route("/nap/<float:seconds>")
     async def nap(seconds):
-        (STARTED / "nap").touch()
+        log("nap started")
         await asyncio.sleep(seconds)
+        log("nap ended")
         return "napped"
 
     @app.route("/block/<float:seconds>")
     async def block(seconds):
-        (STARTED / "block").touch()
+        log("block started")
         time.sleep(seconds)  # the warning's mistake
+        log("block ended")
         return "blocked"
 
     @app.route("/ping")
     async def ping():
+        log("ping")
         return "pong"
 
     @app.route("/modules")
@@ -80,27 +88,25 @@ MYAPP = textwrap.dedent(
 )
 
 
-async def finishing_order(base: str, slow: str, started: Path) -> list[str]:
-    """Start ``slow``, then a quick request once it runs; return who finished first.
+async def server_order(base: str, slow: str, events: Path) -> list[str]:
+    """Start ``slow``, send ``/ping`` once it runs; return what the server did since.
 
-    ``started`` is the mark the slow view leaves when it begins, so the quick
-    request is sent while it is certainly running, however loaded the machine.
+    The order is read from the server's log, not from which response the client
+    saw first: two responses written a microsecond apart reach the client in
+    either order. ``/ping`` is sent only once ``slow`` has logged its start, so
+    it is certainly running, however loaded the machine.
     """
-    done: list[str] = []
+    name = slow.split("/")[1]
+    events.write_text("")  # forget the readiness probes
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-
-        async def get(path: str) -> None:
-            response = await client.get(path)
-            assert response.status_code == 200
-            done.append(path)
-
-        first = asyncio.create_task(get(slow))
+        first = asyncio.create_task(client.get(slow))
         deadline = time.monotonic() + 5
-        while not started.exists() and time.monotonic() < deadline:
+        while f"{name} started" not in events.read_text() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        assert started.exists(), f"{slow} never started"
-        await asyncio.gather(get("/ping"), first)
-    return done
+        assert f"{name} started" in events.read_text(), f"{slow} never started"
+        responses = await asyncio.gather(client.get("/ping"), first)
+    assert [response.status_code for response in responses] == [200, 200]
+    return events.read_text().split("\n")[:-1]
 
 
 def test_running_async_flask_with_uvicorn(tmp_path: Path) -> None:
@@ -110,9 +116,8 @@ def test_running_async_flask_with_uvicorn(tmp_path: Path) -> None:
     # uvicorn myapp:app (bound to 127.0.0.1 for the test)
     command = [sys.executable, "-m", "uvicorn", "myapp:app", "--host", "127.0.0.1"]
     command += ["--port", str(port)]
-    marks = tmp_path / "started"
-    marks.mkdir()
-    env = {"PYTHONPATH": str(tmp_path), "STARTED_DIR": str(marks)}
+    events = tmp_path / "events"
+    env = {"PYTHONPATH": str(tmp_path), "EVENTS_FILE": str(events)}
     with running_server(command, probe_url=f"{base}/ping", cwd=tmp_path, env=env):
         started = time.monotonic()
         aggregate = httpx.get(f"{base}/aggregate", timeout=10)
@@ -123,14 +128,16 @@ def test_running_async_flask_with_uvicorn(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/modules", timeout=10).json() == {"asgiref": False}
 
         # Awaiting lets other requests through...
-        assert asyncio.run(finishing_order(base, "/nap/1.5", marks / "nap")) == [
-            "/ping",
-            "/nap/1.5",
+        assert asyncio.run(server_order(base, "/nap/1.5", events)) == [
+            "nap started",
+            "ping",
+            "nap ended",
         ]
         # ...a blocking call in an async view holds them all up.
-        assert asyncio.run(finishing_order(base, "/block/1.0", marks / "block")) == [
-            "/block/1.0",
-            "/ping",
+        assert asyncio.run(server_order(base, "/block/1.0", events)) == [
+            "block started",
+            "block ended",
+            "ping",
         ]
 
 

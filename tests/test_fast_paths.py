@@ -2,7 +2,9 @@
 
 ``buffered_response`` (views returning ``str``/``bytes``/``dict``) and
 ``error_response`` (error pages) skip work on the hot path; each is compared
-here, attribute by attribute, with what Werkzeug's general path builds.
+here, attribute by attribute, with what Werkzeug's general path builds. So are
+the direct parse of urlencoded forms (against Werkzeug's ``FormDataParser``)
+and the context proxies' attribute reads.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from __future__ import annotations
 import typing as t
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
@@ -17,10 +22,14 @@ from werkzeug.exceptions import (
     MethodNotAllowed,
     NotFound,
 )
+from werkzeug.formparser import FormDataParser
+from werkzeug.local import LocalProxy
 from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request as WerkzeugRequest
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import demijohn
+from demijohn import current_app, g, request
 from demijohn.wrappers import Response, buffered_response, error_response
 
 
@@ -184,3 +193,219 @@ def test_requests_through_reused_bindings(app: demijohn.Flask) -> None:
     assert redirect.status_code == 404
     with app.test_request_context("/p/5", base_url="https://c.example/root"):
         assert demijohn.url_for("p", n=6, _external=True) == "https://c.example/root/p/6"
+
+
+# --- Urlencoded forms: demijohn's direct parse against Werkzeug's FormDataParser.
+
+URLENCODED = "application/x-www-form-urlencoded"
+
+FORM_BODIES = [
+    b"a=1&b=2",
+    b"a=1&a=2&b=&c",
+    b"name=Ada+Lovelace&city=Z%C3%BCrich&sym=%26%3D%2B",
+    b"bad=%ZZ&half=%4&ok=1",
+    b"latin=%E9t%E9&bytes=%FF%FE",  # percent-escapes that are not UTF-8
+    b"raw=\xff\xfe",  # a body that is not UTF-8 at all: an empty form
+    b"",
+    b"&&=&a=&=b",
+    b"k=v;k2=v2",
+    b"x=" + b"y" * 5000,
+]
+
+
+def _form_environ(body: bytes, content_type: str, **overrides: t.Any) -> dict[str, t.Any]:
+    builder = EnvironBuilder(
+        path="/", method="POST", data=body, content_type=content_type, environ_overrides=overrides
+    )
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+def _parse(request_class: type[WerkzeugRequest], environ: dict[str, t.Any]) -> t.Any:
+    """What a request of ``request_class`` makes of the body, errors included."""
+    request = request_class(environ)
+    try:
+        form = request.form
+    except HTTPException as e:
+        return "error", e.code
+    return (
+        type(form),
+        list(form.items(multi=True)),
+        list(request.files.items(multi=True)),
+        request.stream.read(),
+        request.get_data(),
+    )
+
+
+def _both(body: bytes, content_type: str, **overrides: t.Any) -> tuple[t.Any, t.Any]:
+    app = demijohn.Flask(__name__)
+    with app.app_context():
+        ours = _parse(demijohn.Request, _form_environ(body, content_type, **overrides))
+    theirs = _parse(WerkzeugRequest, _form_environ(body, content_type, **overrides))
+    return ours, theirs
+
+
+@pytest.mark.parametrize("body", FORM_BODIES)
+@pytest.mark.parametrize(
+    "content_type",
+    [URLENCODED, URLENCODED + "; charset=utf-8", "Application/X-WWW-Form-Urlencoded"],
+)
+@pytest.mark.parametrize("terminated", [False, True])
+def test_urlencoded_forms_parse_as_werkzeug_parses_them(
+    body: bytes, content_type: str, terminated: bool
+) -> None:
+    overrides = {"wsgi.input_terminated": True} if terminated else {}
+    ours, theirs = _both(body, content_type, **overrides)
+    assert ours == theirs
+    assert ours[0] is ImmutableMultiDict
+
+
+#: Bodies a client might send: raw bytes, and name=value pairs with every kind
+#: of escape, valid or not, spliced together.
+_BODY_PARTS = st.sampled_from(
+    ["=", "&", ";", "+", "%", "%2", "%41", "%C3%A9", "%FF", "é", "a", " "]
+)
+_BODIES = st.binary(max_size=120) | st.lists(_BODY_PARTS, max_size=30).map(
+    lambda parts: "".join(parts).encode()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=_BODIES, terminated=st.booleans())
+def test_any_urlencoded_body_parses_as_werkzeug_parses_it(body: bytes, terminated: bool) -> None:
+    overrides = {"wsgi.input_terminated": True} if terminated else {}
+    ours, theirs = _both(body, URLENCODED, **overrides)
+    assert ours == theirs
+
+
+def test_a_body_shorter_than_its_content_length_is_a_400_both_ways() -> None:
+    # The client went away: Werkzeug's guarded stream answers 400, and so do we.
+    ours, theirs = _both(b"a=1", URLENCODED, CONTENT_LENGTH="50")
+    assert ours == theirs == ("error", 400)
+
+
+def test_a_body_read_first_is_parsed_from_the_cache() -> None:
+    app = demijohn.Flask(__name__)
+    with app.app_context():
+        request = demijohn.Request(_form_environ(b"a=1&b=2", URLENCODED))
+        assert request.get_data() == b"a=1&b=2"
+        assert request.form.to_dict() == {"a": "1", "b": "2"}
+        assert request.get_data() == b"a=1&b=2"
+
+
+@pytest.mark.parametrize("terminated", [False, True])
+def test_max_content_length_still_answers_413(app: demijohn.Flask, terminated: bool) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = 10
+    app.add_url_rule("/", "form", lambda: request.form.to_dict(), methods=["POST"])
+    overrides = {"wsgi.input_terminated": True} if terminated else {}
+    client = app.test_client()
+    big = client.post("/", data={"a": "x" * 20}, environ_overrides=overrides)
+    assert big.status_code == 413
+    small = client.post("/", data={"a": "x"}, environ_overrides=overrides)
+    assert (small.status_code, small.json) == (200, {"a": "x"})
+
+
+class MarkingParser(FormDataParser):
+    def _parse_urlencoded(self, stream: t.Any, *args: t.Any) -> t.Any:
+        stream.read()
+        return stream, self.cls({"parsed_by": "MarkingParser"}), self.cls()
+
+
+class OwnParserClass(demijohn.Request):
+    form_data_parser_class = MarkingParser
+
+
+class OwnParserFactory(demijohn.Request):
+    def make_form_data_parser(self) -> FormDataParser:
+        return MarkingParser(cls=self.parameter_storage_class)
+
+
+class NoFormParsing(demijohn.Request):
+    @property
+    def want_form_data_parsed(self) -> bool:
+        return False
+
+
+class MutableForms(demijohn.Request):
+    parameter_storage_class = MultiDict
+
+
+@pytest.mark.parametrize("request_class", [OwnParserClass, OwnParserFactory])
+def test_a_custom_form_parser_is_still_used(
+    app: demijohn.Flask, request_class: type[demijohn.Request]
+) -> None:
+    app.request_class = request_class
+    app.add_url_rule("/", "form", lambda: request.form.to_dict(), methods=["POST"])
+    assert app.test_client().post("/", data={"a": "1"}).json == {"parsed_by": "MarkingParser"}
+
+
+def test_want_form_data_parsed_and_the_storage_class_are_honoured(app: demijohn.Flask) -> None:
+    app.add_url_rule(
+        "/",
+        "form",
+        lambda: {"form": request.form.to_dict(), "type": type(request.form).__name__},
+        methods=["POST"],
+    )
+    client = app.test_client()
+    app.request_class = NoFormParsing
+    assert client.post("/", data={"a": "1"}).json == {"form": {}, "type": "ImmutableMultiDict"}
+    app.request_class = MutableForms
+    assert client.post("/", data={"a": "1"}).json == {"form": {"a": "1"}, "type": "MultiDict"}
+
+
+def test_form_is_parsed_once_then_a_plain_attribute(app: demijohn.Flask) -> None:
+    seen = []
+
+    @app.post("/")
+    def view() -> str:
+        first = request.form
+        assert request.form is first and request.files is request.files
+        assert vars(request._get_current_object())["form"] is first  # type: ignore[attr-defined]
+        replacement = ImmutableMultiDict({"b": "2"})
+        request.form = replacement
+        seen.append(request.form is replacement)
+        return first["a"]
+
+    assert app.test_client().post("/", data={"a": "1"}).text == "1"
+    assert seen == [True]
+    assert demijohn.Request.form.__doc__ == WerkzeugRequest.form.__doc__
+
+
+def test_debug_mode_explains_files_missing_from_a_urlencoded_form(app: demijohn.Flask) -> None:
+    app.debug = True
+
+    @app.post("/")
+    def view() -> str:
+        try:
+            request.files["upload"]
+        except KeyError as e:
+            return str(e)
+        return "no error"
+
+    message = app.test_client().post("/", data={"upload": "name.txt"}).text
+    assert "enctype" in message and "multipart/form-data" in message
+
+
+# --- The context proxies: attribute reads skip Werkzeug's descriptor, nothing else changes.
+
+
+def test_proxies_read_set_and_delete_through_the_current_object(app: demijohn.Flask) -> None:
+    with app.test_request_context("/?q=1"):
+        assert request.args["q"] == "1"
+        assert request.method == "GET"
+        g.x = 1
+        assert g.x == 1 and "x" in g
+        del g.x
+        assert "x" not in g
+        with pytest.raises(AttributeError):
+            g.missing  # noqa: B018
+        with pytest.raises(AttributeError):
+            request.no_such_attribute  # noqa: B018
+        assert current_app.name == app.name
+        assert isinstance(request, LocalProxy)
+    with pytest.raises(RuntimeError, match="Working outside of request context"):
+        request.form  # noqa: B018
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        g.x  # noqa: B018

@@ -7,9 +7,11 @@ active application's config here, so one ``Request`` class serves every app.
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import FileStorage, Headers, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 from werkzeug.utils import cached_property, get_content_type
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
@@ -31,6 +33,46 @@ def _config_limit(name: str, own: int | None, fallback: int | None) -> int | Non
     if ctx is not None:
         return ctx.app.config[name]  # type: ignore[no-any-return]
     return fallback
+
+
+_V = t.TypeVar("_V")
+
+
+class _ParsedForm(t.Generic[_V]):
+    """``Request.form`` and ``Request.files``: parsed on the first read.
+
+    Werkzeug's :class:`~werkzeug.utils.cached_property` is a data descriptor,
+    so every later ``request.form[...]`` still runs its ``__get__``. Parsing
+    stores both results in the instance dict, and this descriptor has no
+    ``__set__``, so from then on a read is a plain attribute lookup.
+    Assigning or deleting the attribute works on the instance dict, as before.
+    """
+
+    def __init__(self, doc: str | None) -> None:
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @t.overload
+    def __get__(self, request: None, owner: type | None = None) -> _ParsedForm[_V]: ...
+    @t.overload
+    def __get__(self, request: Request, owner: type | None = None) -> _V: ...
+    def __get__(self, request: Request | None, owner: type | None = None) -> t.Any:
+        if request is None:
+            return self
+        request._load_form_data()
+        try:
+            return request.__dict__[self._name]
+        except KeyError:
+            # Only when ``form`` was assigned before anything was parsed.
+            raise AttributeError(f"the request has no parsed {self._name!r}") from None
+
+
+_URLENCODED = "application/x-www-form-urlencoded"
+
+#: Werkzeug's own parser factory: a subclass that overrides it gets it called.
+_make_form_data_parser = RequestBase.make_form_data_parser
 
 
 class _BoundedInput(LimitedStream):
@@ -104,13 +146,18 @@ class Request(RequestBase):
     @cached_property
     def stream(self) -> t.IO[bytes]:
         """The body stream, guarded by ``content_length`` and :attr:`max_content_length`."""
-        limit = self.max_content_length
-        if limit is None or self.shallow or not self.environ.get("wsgi.input_terminated"):
+        environ = self.environ
+        if self.shallow or not environ.get("wsgi.input_terminated"):
             return super().stream
+        limit = self.max_content_length
+        if limit is None:
+            # The server ends the body itself and nothing caps it: Werkzeug
+            # hands over the server's stream as it is, and so does this.
+            return t.cast(t.IO[bytes], environ["wsgi.input"])
         length = self.content_length
         if length is not None and length > limit:
             raise RequestEntityTooLarge()
-        return t.cast(t.IO[bytes], _BoundedInput(self.environ["wsgi.input"], limit))
+        return t.cast(t.IO[bytes], _BoundedInput(environ["wsgi.input"], limit))
 
     @property
     def endpoint(self) -> str | None:
@@ -134,8 +181,24 @@ class Request(RequestBase):
             return []
         return list(_split_blueprint_path(name))
 
+    form: _ParsedForm[ImmutableMultiDict[str, str]] = _ParsedForm(RequestBase.form.__doc__)
+    files: _ParsedForm[ImmutableMultiDict[str, FileStorage]] = _ParsedForm(
+        RequestBase.files.__doc__
+    )
+
     def _load_form_data(self) -> None:
-        super()._load_form_data()
+        if "form" in self.__dict__:
+            return
+        if (
+            # The exact header, as browsers send it, spares parsing it here.
+            (self.environ.get("CONTENT_TYPE") == _URLENCODED or self.mimetype == _URLENCODED)
+            and self.form_data_parser_class is FormDataParser
+            and type(self).make_form_data_parser is _make_form_data_parser
+            and self.want_form_data_parsed
+        ):
+            self._load_urlencoded()
+        else:
+            super()._load_form_data()
         # In debug mode, make ``request.files[key]`` explain the missing enctype
         # instead of raising a bare KeyError.
         ctx = _cv_app.get(None)
@@ -148,6 +211,25 @@ class Request(RequestBase):
             from .debughelpers import attach_enctype_error_multidict
 
             attach_enctype_error_multidict(self)
+
+    def _load_urlencoded(self) -> None:
+        """Parse a urlencoded body exactly as Werkzeug's :class:`FormDataParser` does.
+
+        The parser object, its dispatch and three config limits it would read
+        (none of which applies to a urlencoded body) are skipped: this is the
+        common form post. The body comes from the same guarded stream, so
+        ``MAX_CONTENT_LENGTH`` still answers 413, and an undecodable body
+        still gives an empty form, as the parser's ``silent`` default does.
+        """
+        stream = self._get_stream_for_parsing()
+        storage = self.parameter_storage_class
+        try:
+            text = stream.read().decode()
+            items = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
+        except ValueError:
+            items = []
+        d = self.__dict__
+        d["stream"], d["form"], d["files"] = stream, storage(items), storage()
 
     def close(self) -> None:
         """Close the uploaded files, if the form was parsed."""

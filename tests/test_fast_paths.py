@@ -29,7 +29,7 @@ from werkzeug.wrappers import Request as WerkzeugRequest
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import demijohn
-from demijohn import current_app, g, request
+from demijohn import current_app, g, request, session
 from demijohn.wrappers import Response, buffered_response, error_response
 
 
@@ -409,3 +409,62 @@ def test_proxies_read_set_and_delete_through_the_current_object(app: demijohn.Fl
         request.form  # noqa: B018
     with pytest.raises(RuntimeError, match="Working outside of application context"):
         g.x  # noqa: B018
+
+
+class WithExtra(demijohn.Request):
+    extra = "from the subclass"
+
+
+def test_forwarded_names_and_the_fallback_reach_the_current_object(app: demijohn.Flask) -> None:
+    app.request_class = WithExtra
+    app.config["SECRET_KEY"] = "k"
+
+    @app.post("/<name>")
+    def view(name: str) -> dict[str, t.Any]:
+        session["seen"] = True
+        return {
+            # Class-level names and those Werkzeug sets in __init__, forwarded...
+            "form": request.form.to_dict(),
+            "method": request.method,
+            "path": request.path,
+            "view_args": request.view_args,
+            "config": current_app.config["SECRET_KEY"],
+            "app": current_app.name,
+            "session": session.get("seen"),
+            # ...and a name only the app's own request class has, through __getattr__.
+            "extra": request.extra,  # type: ignore[attr-defined]
+        }
+
+    response = app.test_client().post("/x", data={"a": "1"})
+    assert response.json == {
+        "form": {"a": "1"},
+        "method": "POST",
+        "path": "/x",
+        "view_args": {"name": "x"},
+        "config": "k",
+        "app": app.name,
+        "session": True,
+        "extra": "from the subclass",
+    }
+    for proxy, name in [(request, "form"), (request, "method"), (current_app, "config")]:
+        assert name in vars(type(proxy))
+    with pytest.raises(RuntimeError, match="Working outside of application context"):
+        current_app.config  # noqa: B018
+
+
+def test_a_forwarded_name_the_current_object_lacks_is_an_attribute_error(
+    app: demijohn.Flask,
+) -> None:
+    class Bare:
+        pass
+
+    with app.test_request_context("/"):
+        ctx = demijohn.globals._cv_request.get()
+        real, ctx.request = ctx.request, Bare()  # type: ignore[assignment]
+        try:
+            assert "form" in vars(type(request))
+            with pytest.raises(AttributeError, match="form"):
+                request.form  # noqa: B018
+            assert not hasattr(request, "method")
+        finally:
+            ctx.request = real

@@ -44,7 +44,17 @@ from . import cli
 from . import typing as ft
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals
-from .globals import _cv_app, _cv_request, _get_request_ctx, g, request, request_ctx, session
+from .globals import (
+    _cv_app,
+    _cv_request,
+    _get_request_ctx,
+    current_app,
+    forward_attributes,
+    g,
+    request,
+    request_ctx,
+    session,
+)
 from .helpers import (
     _split_blueprint_path,
     _static_url_version,
@@ -1263,3 +1273,12 @@ class Flask(Scaffold):
         finally:
             # Allow setup methods again if the server is restarted in-process.
             self._got_first_request = False
+
+
+# The registries ``Flask.__init__`` sets, beside the class's own names.
+forward_attributes(
+    current_app,
+    Flask,
+    *("config", "name", "import_name", "root_path", "instance_path", "extensions"),
+    *("url_map", "view_functions", "blueprints", "json", "cli", "aborter"),
+)

@@ -23,19 +23,67 @@ if t.TYPE_CHECKING:
 
 
 class _ContextProxy(LocalProxy[T]):
-    """A :class:`~werkzeug.local.LocalProxy` whose attribute reads cost one call.
+    """A :class:`~werkzeug.local.LocalProxy` whose attribute reads cost less.
 
-    ``request.form`` and ``g.user`` are read many times per request. The base
-    class answers them through a descriptor that binds ``getattr`` with a
-    :func:`functools.partial`; this plain ``__getattr__`` reads the attribute
-    off the current object directly. Everything else (setting, deleting,
-    operators, the unbound error) is the base class's.
+    ``request.form`` and ``current_app.config`` are read many times per
+    request. The base class answers them through a descriptor that binds
+    ``getattr`` with a :func:`functools.partial`; this plain ``__getattr__``
+    reads the attribute off the current object directly, and the names of the
+    proxied class (see :func:`forward_attributes`) skip even that.
+    Everything else (setting, deleting, operators, the unbound error) is the
+    base class's.
     """
 
     __slots__ = ()
 
     def __getattr__(self, name: str) -> t.Any:
         return getattr(self._get_current_object(), name)
+
+
+class _Forward:
+    """One attribute of the proxied object, as a descriptor on the proxy's class.
+
+    Python 3.11 looks an attribute up on the instance first, and only then
+    calls ``__getattr__``, building and discarding an AttributeError between
+    the two; a descriptor on the class is found at once.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __get__(self, proxy: LocalProxy[t.Any] | None, owner: type | None = None) -> t.Any:
+        if proxy is None:
+            return self
+        return getattr(proxy._get_current_object(), self._name)
+
+
+def forward_attributes(proxy: object, cls: type, *instance_names: str) -> None:
+    """Give ``proxy`` a :class:`_Forward` for each public attribute name of ``cls``.
+
+    ``instance_names`` are the attributes ``cls`` sets in ``__init__``, which
+    ``dir(cls)`` cannot see. Called once, where ``cls`` is defined. Other
+    names (a subclass's own, one added later) still go through
+    ``__getattr__``, and a forwarded name that the current object lacks
+    raises AttributeError as before.
+    """
+    proxy_class = type(proxy)
+    for name in (*dir(cls), *instance_names):
+        if not name.startswith("_") and not hasattr(proxy_class, name):
+            setattr(proxy_class, name, _Forward(name))
+
+
+class _AppProxy(_ContextProxy[T]):
+    __slots__ = ()
+
+
+class _RequestProxy(_ContextProxy[T]):
+    __slots__ = ()
+
+
+class _SessionProxy(_ContextProxy[T]):
+    __slots__ = ()
 
 
 _no_app_msg = """\
@@ -49,7 +97,7 @@ _cv_app: ContextVar[AppContext] = ContextVar("flask.app_ctx")
 app_ctx: AppContext = _ContextProxy(  # type: ignore[assignment]
     _cv_app, unbound_message=_no_app_msg
 )
-current_app: Flask = _ContextProxy(  # type: ignore[assignment]
+current_app: Flask = _AppProxy(  # type: ignore[assignment]
     _cv_app, "app", unbound_message=_no_app_msg
 )
 g: _AppCtxGlobals = _ContextProxy(  # type: ignore[assignment]
@@ -67,10 +115,10 @@ _cv_request: ContextVar[RequestContext] = ContextVar("flask.request_ctx")
 request_ctx: RequestContext = _ContextProxy(  # type: ignore[assignment]
     _cv_request, unbound_message=_no_req_msg
 )
-request: Request = _ContextProxy(  # type: ignore[assignment]
+request: Request = _RequestProxy(  # type: ignore[assignment]
     _cv_request, "request", unbound_message=_no_req_msg
 )
-session: SessionMixin = _ContextProxy(  # type: ignore[assignment]
+session: SessionMixin = _SessionProxy(  # type: ignore[assignment]
     _cv_request, "session", unbound_message=_no_req_msg
 )
 

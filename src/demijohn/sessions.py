@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
+from .globals import forward_attributes
+from .globals import session as _session_proxy
 from .json.tag import TaggedJSONSerializer
 
 if t.TYPE_CHECKING:
@@ -112,6 +114,9 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
         """Return the value for ``key``, storing ``default`` first if missing."""
         self.accessed = True
         return super().setdefault(key, default)
+
+
+forward_attributes(_session_proxy, SecureCookieSession)
 
 
 class NullSession(SecureCookieSession):

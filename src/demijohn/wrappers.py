@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response as ResponseBase
 from werkzeug.wsgi import ClosingIterator, LimitedStream
 
 from . import json
-from .globals import _cv_app
+from .globals import _cv_app, forward_attributes
+from .globals import request as _request_proxy
 from .helpers import _split_blueprint_path
 
 if t.TYPE_CHECKING:
@@ -246,6 +247,15 @@ class Request(RequestBase):
             if ctx is not None and ctx.app.debug:
                 raise
             raise BadRequest() from bad
+
+
+# What Werkzeug's ``Request.__init__`` sets, beside the class's own names.
+forward_attributes(
+    _request_proxy,
+    Request,
+    *("environ", "shallow", "method", "scheme", "server", "root_path", "path"),
+    *("query_string", "headers", "remote_addr"),
+)
 
 
 class Response(ResponseBase):

@@ -9,6 +9,7 @@ and the context proxies' attribute reads.
 
 from __future__ import annotations
 
+import io
 import typing as t
 
 import pytest
@@ -468,3 +469,19 @@ def test_a_forwarded_name_the_current_object_lacks_is_an_attribute_error(
             assert not hasattr(request, "method")
         finally:
             ctx.request = real
+
+
+def test_uploads_are_closed_when_the_request_ends(app: demijohn.Flask) -> None:
+    kept: list[t.Any] = []
+
+    @app.post("/")
+    def view() -> str:
+        kept.append(request.files["f"])
+        return request.files["f"].read().decode()
+
+    client = app.test_client()
+    sent = {"f": (io.BytesIO(b"uploaded"), "a.txt"), "note": "x"}
+    assert client.post("/", data=sent, content_type="multipart/form-data").text == "uploaded"
+    assert kept[0].stream.closed
+    # A form without uploads has nothing to close, and still ends cleanly.
+    assert client.post("/", data={"note": "x"}).status_code == 400

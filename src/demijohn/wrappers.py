@@ -233,9 +233,9 @@ class Request(RequestBase):
         d["stream"], d["form"], d["files"] = stream, storage(items), storage()
 
     def close(self) -> None:
-        """Close the uploaded files, if the form was parsed."""
-        # Only parsed uploads hold resources; most requests never parse a form.
-        if "files" in self.__dict__:
+        """Close the uploaded files, if any were parsed."""
+        # Only uploads hold resources; most requests parse none, or no form.
+        if self.__dict__.get("files"):
             super().close()
 
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:

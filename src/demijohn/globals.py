@@ -74,15 +74,25 @@ def forward_attributes(proxy: object, cls: type, *instance_names: str) -> None:
             setattr(proxy_class, name, _Forward(name))
 
 
+# One class per proxy whose names are forwarded, so that each carries only
+# the names of what it proxies.
+
+
 class _AppProxy(_ContextProxy[T]):
+    """The class of ``current_app``: forwards :class:`~demijohn.Flask`'s names."""
+
     __slots__ = ()
 
 
 class _RequestProxy(_ContextProxy[T]):
+    """The class of ``request``: forwards :class:`~demijohn.Request`'s names."""
+
     __slots__ = ()
 
 
 class _SessionProxy(_ContextProxy[T]):
+    """The class of ``session``: forwards the cookie session's names."""
+
     __slots__ = ()
 
 

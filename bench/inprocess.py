@@ -115,12 +115,19 @@ class Results:
         return _ratio(self.median(scenario, slow), self.median(scenario, fast))
 
     def twin_ratio(self, scenario: Scenario, framework: str) -> float | None:
-        """The scenario's time over its synchronous twin's, e.g. ``async def`` ÷ sync."""
+        """The scenario's time over its synchronous twin's, e.g. ``async def`` ÷ sync.
+
+        The median of the per-round ratios: :func:`run_order` runs the two back
+        to back in each round, so a pair shares the machine's state of the
+        moment, as the HTTP mode's paired ratios do.
+        """
         if scenario.sync_twin is None:
             return None
-        return _ratio(
-            self.median(scenario.name, framework), self.median(scenario.sync_twin, framework)
-        )
+        own = self.samples.get(scenario.name, {}).get(framework)
+        twin = self.samples.get(scenario.sync_twin, {}).get(framework)
+        if not own or not twin:
+            return None
+        return statistics.median(a / b for a, b in zip(own, twin, strict=True))
 
     def ratio_columns(self) -> list[tuple[str, str]]:
         """``(slow, fast)`` pairs of the ratio table: vs. Flask, then vs. the ceiling."""
@@ -219,6 +226,19 @@ class Results:
         return "\n".join(lines)
 
 
+def run_order(scenarios: list[Scenario]) -> list[Scenario]:
+    """``scenarios`` in the order a round runs them: each right after its sync twin."""
+    names = {scenario.name for scenario in scenarios}
+    paired = [s for s in scenarios if s.sync_twin in names]
+    order: list[Scenario] = []
+    for scenario in scenarios:
+        if scenario in paired:
+            continue
+        order.append(scenario)
+        order += [twin for twin in paired if twin.sync_twin == scenario.name]
+    return order
+
+
 def measure(
     frameworks: list[Framework],
     scenarios: list[Scenario],
@@ -240,7 +260,7 @@ def measure(
         for round_number in range(mode.rounds):
             # Alternate the order too, so no framework always runs first.
             order = workers if round_number % 2 == 0 else workers[::-1]
-            for scenario in scenarios:
+            for scenario in run_order(scenarios):
                 for worker in order:
                     collected = samples[scenario.name][worker.framework.name]
                     if collected is None:

@@ -275,7 +275,9 @@ def document(
             is the thread CPU time per request (`time.thread_time_ns`, so another
             process taking the core does not inflate it), median of {mode.rounds}
             interleaved rounds of {mode.requests} requests. Lower is better; the
-            second table gives the ratios to Flask and to the bare WSGI ceiling."""),
+            second table gives the ratios to Flask and to the bare WSGI ceiling. An
+            `async def` view runs right after its sync twin in each round, and its
+            cost over the twin is the median of the per-round ratios."""),
         inprocess_tables(in_process),
         "## Over HTTP: gunicorn, 2 sync workers, driven by wrk",
         _prose(f"""Each app runs in its own gunicorn (`bench/gunicorn_conf.py`: 2 sync

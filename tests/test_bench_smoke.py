@@ -204,6 +204,26 @@ def fake_results(bench: types.SimpleNamespace) -> tuple[t.Any, t.Any]:
     return in_process, over_http
 
 
+def test_async_runs_after_its_twin_and_is_paired_per_round(
+    bench: types.SimpleNamespace,
+) -> None:
+    by_name = bench.scenarios.BY_NAME
+    scenarios = [by_name[name] for name in ("async", "json", "hello", "form")]
+    order = [scenario.name for scenario in bench.inprocess.run_order(scenarios)]
+    assert order == ["json", "hello", "async", "form"]
+    # Without its twin, a scenario keeps its place.
+    alone = [by_name["async"], by_name["json"]]
+    assert bench.inprocess.run_order(alone) == alone
+    # Rounds of 10/15, 20/22 and 30/45 µs: the per-round ratios are 1.5, 1.1 and
+    # 1.5, so the median is 1.5 (the ratio of the medians, 22/20, would be 1.1).
+    samples = {"hello": {"demijohn": [10.0, 20.0, 30.0]}, "async": {"demijohn": [15.0, 22.0, 45.0]}}
+    results = bench.inprocess.Results(
+        list(bench.frameworks.FRAMEWORKS), scenarios, bench.inprocess.SMOKE, samples, {}
+    )
+    assert results.twin_ratio(by_name["async"], "demijohn") == pytest.approx(1.5)
+    assert results.twin_ratio(by_name["async"], "flask") is None
+
+
 def test_report_has_a_table_per_mode_and_the_targets(bench: types.SimpleNamespace) -> None:
     in_process, over_http = fake_results(bench)
     machine = bench.report.Machine.read()

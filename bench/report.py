@@ -135,8 +135,12 @@ def breakdown_text(found: dict[str, dict[str, float]]) -> str:
         verifying the cookie with ItsDangerous; the template scenario
         {_share(found, "template", "Jinja2 + MarkupSafe")} in Jinja2 and MarkupSafe;
         an `async def` view under WSGI {_share(found, "async", "asyncio")} in asyncio
-        itself (a real Task per call on the thread's reused loop, whose first step runs
-        at once: the loop turns only when the coroutine waits).
+        itself, and more that the profile books to demijohn's `EagerLoop.run`, as it
+        is asyncio's C code called there: the real Task each call creates and
+        registers (so that `current_task()`, `asyncio.timeout` and task groups work
+        in the view), and the two `_set_running_loop` calls around its first step,
+        each a `getpid` system call on Python 3.11 (the loop itself turns only when
+        the coroutine waits).
         demijohn's own share is its pipeline (contexts, session, hooks, its routing
         indexes, the response), spread thin: its most expensive single function is
         at most {largest * 100:.0f}% of any scenario, so there is no single hot spot

@@ -229,13 +229,11 @@ class Results:
 def run_order(scenarios: list[Scenario]) -> list[Scenario]:
     """``scenarios`` in the order a round runs them: each right after its sync twin."""
     names = {scenario.name for scenario in scenarios}
-    paired = [s for s in scenarios if s.sync_twin in names]
     order: list[Scenario] = []
     for scenario in scenarios:
-        if scenario in paired:
-            continue
-        order.append(scenario)
-        order += [twin for twin in paired if twin.sync_twin == scenario.name]
+        if scenario.sync_twin not in names:
+            order.append(scenario)
+            order += [s for s in scenarios if s.sync_twin == scenario.name]
     return order
 
 
@@ -257,10 +255,11 @@ def measure(
             for worker in workers:
                 answer = worker.request(cmd="setup", scenario=scenario.name)
                 samples[scenario.name][worker.framework.name] = None if answer.get("na") else []
+        scenario_order = run_order(scenarios)
         for round_number in range(mode.rounds):
             # Alternate the order too, so no framework always runs first.
             order = workers if round_number % 2 == 0 else workers[::-1]
-            for scenario in run_order(scenarios):
+            for scenario in scenario_order:
                 for worker in order:
                     collected = samples[scenario.name][worker.framework.name]
                     if collected is None:

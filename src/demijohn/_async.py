@@ -5,9 +5,10 @@ through ``app.ensure_sync``); this module decides where an ``async def``
 function it calls actually runs:
 
 * in a *bridge greenlet* (the ASGI door runs the pipeline of an ``async def``
-  endpoint in one, on the server's event loop): the greenlet switches to its
-  parent, which awaits the coroutine on the loop and switches back with the
-  result. Other requests run on the loop meanwhile.
+  endpoint in one, on the server's event loop): the coroutine is stepped right
+  there, and most finish in that one step. One that has to wait is handed to
+  the greenlet's parent, which awaits the rest of it in the request's task
+  and switches back with the result; other requests run on the loop meanwhile.
 * in a worker thread of the ASGI door: the coroutine is scheduled on the
   server's event loop and the thread waits for it.
 * anywhere else (WSGI): in a task on this thread's own event loop, created
@@ -28,10 +29,7 @@ import threading
 import typing as t
 from types import CoroutineType
 
-try:
-    import greenlet
-except ImportError:  # pragma: no cover - exercised only without the extra
-    greenlet = None
+import greenlet
 
 T = t.TypeVar("T")
 _Ts = t.TypeVarTuple("_Ts")
@@ -44,6 +42,8 @@ class _Local(threading.local):
     server_loop: asyncio.AbstractEventLoop | None = None
     #: This thread's own loop, created on first use.
     loop: _ThreadLoop | None = None
+    #: Idle bridge greenlets of this thread's event loop, kept for reuse.
+    bridges: list[_Bridge] | None = None
 
 
 _local = _Local()
@@ -51,15 +51,58 @@ _fallback_pool: concurrent.futures.ThreadPoolExecutor | None = None
 _fallback_lock = threading.Lock()
 
 
-if greenlet is not None:
+class _Bridge(greenlet.greenlet):  # type: ignore[misc]
+    """A greenlet running synchronous calls on the event loop; its parent awaits for it.
 
-    class _Bridge(greenlet.greenlet):  # type: ignore[misc]
-        """A greenlet whose awaits are performed by its parent, on the event loop."""
+    Made once and reused: starting a new greenlet costs about ten times a
+    switch into an idle one. See :func:`run_in_bridge`.
+    """
 
-else:  # pragma: no cover
 
-    class _Bridge:  # type: ignore[no-redef]
-        """Placeholder: no greenlet support installed."""
+class _Waiting(t.NamedTuple):
+    """What a bridge hands its parent: a coroutine stopped at its first real wait."""
+
+    coro: t.Coroutine[t.Any, t.Any, t.Any]
+    #: What the coroutine yielded: the future it waits on (or None for a bare yield).
+    waiting_on: t.Any
+
+
+class _Returned:
+    """What a bridge hands its parent when its call returned."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: t.Any) -> None:
+        self.value = value
+
+
+class _Raised:
+    """What a bridge hands its parent when its call raised."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+#: Idle bridges kept per thread; more are made when more requests wait at once.
+_MAX_IDLE_BRIDGES = 64
+
+
+def _serve_calls(func: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> None:
+    """A bridge's life: run each call it is switched into with, hand back the outcome."""
+    parent = greenlet.getcurrent().parent
+    while True:
+        outcome: _Returned | _Raised
+        try:
+            outcome = _Returned(func(*args))
+        except greenlet.GreenletExit:
+            raise  # the bridge itself is being discarded
+        except BaseException as exc:
+            outcome = _Raised(exc)
+        del func, args  # nothing of this call outlives it
+        func, args = parent.switch(outcome)
+        parent = greenlet.getcurrent().parent
 
 
 if sys.platform == "win32":
@@ -234,10 +277,9 @@ def _run_in_fallback_thread(coro: t.Awaitable[T]) -> T:
 
 def run_sync(coro: t.Awaitable[T]) -> T:
     """Run ``coro`` (any awaitable) to completion and return its result, from synchronous code."""
-    if greenlet is not None:
-        current = greenlet.getcurrent()
-        if type(current) is _Bridge:
-            return current.parent.switch(coro)  # type: ignore[no-any-return]
+    current = greenlet.getcurrent()
+    if type(current) is _Bridge:
+        return _await_in_bridge(current, coro)
     server_loop = _local.server_loop
     if server_loop is not None:
         return _run_on_server_loop(server_loop, coro)
@@ -248,7 +290,9 @@ def run_sync(coro: t.Awaitable[T]) -> T:
             coro = _await(coro)
         holder = _local.loop
         if holder is None or holder.loop.is_closed():
-            holder = _local.loop = _ThreadLoop()
+            # Made in an empty context: the loop's self-pipe handle keeps the
+            # context it is made in (the app, the request) for the thread's life.
+            holder = _local.loop = contextvars.Context().run(_ThreadLoop)
         return holder.run(coro)  # type: ignore[no-any-return]
     return _run_in_fallback_thread(coro)
 
@@ -276,52 +320,125 @@ async def _await(awaitable: t.Awaitable[T]) -> T:
     return await awaitable
 
 
-def bridge_available() -> bool:
-    """Whether :func:`run_in_bridge` can run code on the event loop (greenlet installed)."""
-    return greenlet is not None
+def _await_in_bridge(bridge: _Bridge, awaitable: t.Awaitable[T]) -> T:
+    # Step the coroutine here first: most finish without waiting on anything,
+    # and then no switch to the loop is needed at all.
+    coro = awaitable if type(awaitable) is CoroutineType else _await(awaitable)
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    return bridge.parent.switch(_Waiting(coro, waiting_on))  # type: ignore[no-any-return]
 
 
-async def run_in_bridge(func: t.Callable[..., T], *args: t.Any) -> T:
+#: ``_Steps.waiting_on`` of a coroutine not started yet.
+_NOT_STARTED: t.Any = object()
+
+
+class _Steps:
+    """Awaitable: drive a coroutine's steps in ``context``, from the awaiting task.
+
+    The steps run in the task that awaits this (the request's own task), so
+    ``current_task()``, cancellation and ``asyncio.timeout`` work as if the
+    coroutine had been awaited there, while its context variables are the
+    request's.
+    """
+
+    __slots__ = ("context", "coro", "waiting_on")
+
+    def __init__(
+        self,
+        coro: t.Any,
+        context: contextvars.Context,
+        waiting_on: t.Any = _NOT_STARTED,
+    ) -> None:
+        self.coro = coro
+        self.context = context
+        self.waiting_on = waiting_on
+
+    def __await__(self) -> t.Generator[t.Any, t.Any, t.Any]:
+        coro, run = self.coro, self.context.run
+        waiting_on = self.waiting_on
+        try:
+            if waiting_on is _NOT_STARTED:
+                waiting_on = run(coro.send, None)
+            while True:
+                try:
+                    sent = yield waiting_on
+                except GeneratorExit:
+                    coro.close()
+                    raise
+                except BaseException as exc:  # thrown in by the task: a cancellation
+                    waiting_on = run(coro.throw, exc)
+                else:
+                    waiting_on = run(coro.send, sent)
+        except StopIteration as done:
+            return done.value
+
+
+def await_in(context: contextvars.Context, awaitable: t.Awaitable[T]) -> t.Awaitable[T]:
+    """Await ``awaitable`` with each of its steps run in ``context``."""
+    return _Steps(awaitable.__await__(), context)
+
+
+async def run_in_bridge(context: contextvars.Context, func: t.Callable[..., T], *args: t.Any) -> T:
     """Run synchronous ``func(*args)`` on the running loop, awaiting what it awaits.
 
-    ``func`` runs in a bridge greenlet within a copy of the current context;
-    each coroutine it hands to :func:`run_sync` is awaited here, in that same
-    context, while other tasks keep running.
+    ``func`` runs in a bridge greenlet within ``context``. A coroutine it hands
+    to :func:`run_sync` is stepped at once; only if it has to wait does the
+    greenlet switch here, where the rest of it is awaited (in ``context``)
+    while other tasks keep running.
     """
-    context = contextvars.copy_context()
-    bridge = _Bridge(func)
+    idle = _local.bridges
+    if idle is None:
+        idle = _local.bridges = []
+    bridge = idle.pop() if idle else _Bridge(_serve_calls)
+    current = greenlet.getcurrent()
+    if bridge.parent is not current:
+        bridge.parent = current
     bridge.gr_context = context
-    request = bridge.switch(*args)
-    while not bridge.dead:
-        if not asyncio.iscoroutine(request):
-            # Servers may hand out plain awaitables (granian's ``send``), which
-            # a task cannot take directly.
-            request = _await(request)
+    outcome = bridge.switch(func, args)
+    while type(outcome) is _Waiting:
         try:
-            value = await asyncio.get_running_loop().create_task(request, context=context)
-        except BaseException as e:
-            request = bridge.throw(e)
+            value = await _Steps(outcome.coro, context, outcome.waiting_on)
+        except BaseException as exc:
+            outcome = bridge.throw(exc)
         else:
-            request = bridge.switch(value)
-    return request  # type: ignore[no-any-return]
+            outcome = bridge.switch(value)
+    bridge.gr_context = None
+    if len(idle) < _MAX_IDLE_BRIDGES:
+        idle.append(bridge)
+    if type(outcome) is _Raised:
+        error = outcome.error
+        del outcome
+        raise error
+    return outcome.value  # type: ignore[no-any-return]
 
 
 def run_in_worker(
-    executor: concurrent.futures.Executor, func: t.Callable[..., T], *args: t.Any
+    executor: concurrent.futures.Executor,
+    context: contextvars.Context,
+    func: t.Callable[..., T],
+    *args: t.Any,
 ) -> asyncio.Future[T]:
-    """Run ``func(*args)`` in ``executor`` within a copy of the current context.
+    """Run ``func(*args)`` in ``executor`` within ``context``.
 
     Coroutines it runs through :func:`run_sync` are scheduled on the calling
-    (server) loop.
+    (server) loop. Successive calls may share one ``context`` (a streamed
+    body is iterated chunk by chunk in the context its view ran in).
     """
     loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()
+    return loop.run_in_executor(executor, _call_in_worker, loop, context, func, args)
 
-    def call() -> T:
-        _local.server_loop = loop
-        try:
-            return context.run(func, *args)
-        finally:
-            _local.server_loop = None
 
-    return loop.run_in_executor(executor, call)
+def _call_in_worker(
+    loop: asyncio.AbstractEventLoop,
+    context: contextvars.Context,
+    func: t.Callable[..., T],
+    args: tuple[t.Any, ...],
+) -> T:
+    _local.server_loop = loop
+    try:
+        return context.run(func, *args)
+    finally:
+        _local.server_loop = None

@@ -15,7 +15,6 @@ import logging
 import os
 import re
 import sys
-import types
 import typing as t
 import weakref
 from datetime import timedelta
@@ -84,6 +83,7 @@ if t.TYPE_CHECKING:
     from .blueprints import Blueprint
     from .testing import FlaskClient, FlaskCliRunner
 
+R = t.TypeVar("R")
 T_shell_context_processor = t.TypeVar(
     "T_shell_context_processor", bound=ft.ShellContextProcessorCallable
 )
@@ -125,15 +125,19 @@ def _sync_wrapper(
     return update_wrapper(wrapper, func)
 
 
-def _asgi_door() -> types.ModuleType:
-    """The ASGI door's module, imported with the first ASGI call.
+#: The ASGI door's entry, imported with the first ASGI call: it brings
+#: asyncio, greenlet and a thread pool, which a WSGI worker never loads
+#: (about 3 MiB of resident memory per worker).
+_serve_asgi: t.Callable[[Flask, Scope, Receive, Send], t.Awaitable[None]] | None = None
 
-    It brings asyncio, greenlet and a thread pool: a WSGI worker never loads
-    them (about 3 MiB of resident memory per worker).
-    """
-    from . import asgi
 
-    return asgi
+def _asgi_entry() -> t.Callable[[Flask, Scope, Receive, Send], t.Awaitable[None]]:
+    global _serve_asgi
+    if _serve_asgi is None:
+        from .asgi import asgi_app
+
+        _serve_asgi = asgi_app
+    return _serve_asgi
 
 
 def _tidy_rule_placeholders(rule: str) -> str:
@@ -232,6 +236,9 @@ class Flask(Scaffold):
             "STATIC_URL_VERSIONING": None,
             "MAX_COOKIE_SIZE": 4093,
             "PROVIDE_AUTOMATIC_OPTIONS": True,
+            # Quart's key: how long stopping waits for background tasks, in
+            # seconds (None: as long as they take); see demijohn.serving.
+            "BACKGROUND_TASK_SHUTDOWN_TIMEOUT": 5,
         }
     )
 
@@ -309,6 +316,22 @@ class Flask(Scaffold):
                 host=static_host,
                 view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
             )
+
+        from .serving import ServingHook, ServingState, WhileServingHook
+
+        #: ``before_serving`` functions (no arguments, sync or ``async def``),
+        #: run in order before this process serves (see :mod:`demijohn.serving`).
+        self.before_serving_funcs: list[ServingHook] = []
+        #: ``after_serving`` functions (no arguments, sync or ``async def``),
+        #: run in order when this process stops serving.
+        self.after_serving_funcs: list[ServingHook] = []
+        #: ``while_serving`` generator functions (sync or async): each is run to
+        #: its ``yield`` with the start and past it at the stop (last first).
+        self.while_serving_funcs: list[WhileServingHook] = []
+        # This process's serving state, and the flag the request pipeline
+        # checks: true once this process has started serving.
+        self._serving = ServingState()
+        self._serving_started = False
 
     def _check_setup_finished(self, f_name: str) -> None:
         if self._got_first_request:
@@ -566,6 +589,79 @@ class Flask(Scaffold):
         """Run ``f(exc)`` whenever an app context is popped."""
         self.teardown_appcontext_funcs.append(f)
         return f
+
+    # -- serving: lifespan hooks and background tasks (Quart's API) -------------
+
+    # The decorators' types: what is decorated comes back unchanged.
+    _T_serving = t.TypeVar("_T_serving", bound=t.Callable[[], t.Any])
+    _T_while_serving = t.TypeVar(
+        "_T_while_serving", bound=t.Callable[[], t.Iterator[t.Any] | t.AsyncIterator[t.Any]]
+    )
+
+    @setupmethod
+    def before_serving(self, f: _T_serving) -> _T_serving:
+        """Run ``f()`` (sync or ``async def``) before this process serves its first request.
+
+        Under ASGI at the lifespan startup (a failure stops the server, with
+        the error's text); under WSGI right before the process's first
+        request. It runs in an app context of its own: ``g`` set there is not
+        seen by requests.
+        """
+        self.before_serving_funcs.append(f)
+        return f
+
+    @setupmethod
+    def after_serving(self, f: _T_serving) -> _T_serving:
+        """Run ``f()`` (sync or ``async def``) when this process stops serving.
+
+        Under ASGI at the lifespan shutdown; under WSGI at interpreter exit.
+        """
+        self.after_serving_funcs.append(f)
+        return f
+
+    @setupmethod
+    def while_serving(self, f: _T_while_serving) -> _T_while_serving:
+        """Run the generator function ``f`` (sync or async) around serving.
+
+        Its code up to the ``yield`` runs with the ``before_serving`` functions,
+        the rest when serving stops (before ``after_serving``); it must yield
+        exactly once.
+        """
+        self.while_serving_funcs.append(f)
+        return f
+
+    def add_background_task(
+        self, func: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any
+    ) -> None:
+        """Run ``func(*args, **kwargs)`` (sync or ``async def``) in the background.
+
+        It runs in an app context of its own (``current_app`` and a fresh ``g``).
+
+        During a request it starts once the response has been sent; anywhere
+        else at once. Stopping the app waits for running tasks up to
+        ``BACKGROUND_TASK_SHUTDOWN_TIMEOUT`` seconds; errors are logged.
+        """
+        from .serving import add_background_task
+
+        add_background_task(self, func, *args, **kwargs)
+
+    async def startup(self) -> None:
+        """Start serving: run the ``before_serving`` and ``while_serving`` hooks.
+
+        The ASGI lifespan startup calls it; so can tests and embedders.
+        """
+        from .serving import startup
+
+        await startup(self)
+
+    async def shutdown(self) -> None:
+        """Stop serving: wait for background tasks, then run the stopping hooks.
+
+        The ASGI lifespan shutdown calls it; so can tests and embedders.
+        """
+        from .serving import shutdown
+
+        await shutdown(self)
 
     def make_shell_context(self) -> dict[str, t.Any]:
         """The namespace of ``demijohn shell``: ``app``, ``g`` and the processors' values."""
@@ -1108,15 +1204,10 @@ class Flask(Scaffold):
             )
 
         if not isinstance(rv, response_class):
-            if isinstance(rv, cabc.AsyncIterator):
-                from ._async import iterate_async
-
-                # Iterated through ``run_sync``: on the server's loop under ASGI.
-                rv = response_class(iterate_async(rv), status=status, headers=headers)  # type: ignore[arg-type]
-                status = headers = None
-            elif isinstance(rv, (str, bytes, bytearray, cabc.Iterator)):
+            if isinstance(rv, (str, bytes, bytearray, cabc.Iterator, cabc.AsyncIterator)):
                 # Status and headers go to the constructor, so a streamed body
-                # is never buffered to apply them.
+                # is never buffered to apply them. An async iterator is
+                # iterated by each door its own way (see Response.iter_encoded).
                 rv = response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
                 status = headers = None
             elif isinstance(rv, (dict, list)):
@@ -1157,14 +1248,20 @@ class Flask(Scaffold):
 
     # -- the WSGI door ------------------------------------------------------------
 
-    def wsgi_app(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> cabc.Iterable[bytes]:
-        """The WSGI application proper; wrap it with middleware, not ``__call__``::
+    def run_pipeline(self, ctx: RequestContext, respond: t.Callable[[Response], R]) -> R:
+        """Serve the request of ``ctx``: the pipeline both doors share.
 
-        app.wsgi_app = ProxyFix(app.wsgi_app)
+        Pushes ``ctx``, dispatches with hooks and error handling, and hands the
+        response to ``respond`` while the contexts are still pushed (so it may
+        read ``request``); then pops them, running teardown. Returns what
+        ``respond`` returned: the WSGI body iterable, or the ASGI door's parts.
         """
-        ctx = self.request_context(environ)
+        if not self._serving_started:
+            # ``before_serving`` hooks, once per process, where no ASGI
+            # lifespan ran them (WSGI servers, ``--lifespan off``).
+            from .serving import ensure_started
+
+            ensure_started(self)
         error: BaseException | None = None
         try:
             try:
@@ -1176,8 +1273,15 @@ class Flask(Scaffold):
             except:
                 error = sys.exc_info()[1]
                 raise
-            return response(environ, start_response)
+            tasks = ctx._background_tasks
+            if tasks:
+                from .serving import start_background_tasks
+
+                # Closing the response is each door's "the last byte is sent".
+                response.call_on_close(lambda: start_background_tasks(self, tasks))
+            return respond(response)
         finally:
+            environ = ctx.request.environ
             preserve = environ.get("werkzeug.debug.preserve_context")
             if preserve is not None:
                 preserve(_cv_app.get())
@@ -1186,28 +1290,40 @@ class Flask(Scaffold):
                 error = None
             ctx.pop(error)
 
+    def wsgi_app(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> cabc.Iterable[bytes]:
+        """The WSGI application proper; wrap it with middleware, not ``__call__``::
+
+        app.wsgi_app = ProxyFix(app.wsgi_app)
+        """
+        ctx = self.request_context(environ)
+        return self.run_pipeline(ctx, lambda response: response(environ, start_response))
+
     def __call__(self, environ: t.Any, start_response: t.Any = None, send: t.Any = None) -> t.Any:
         """Serve WSGI as ``app(environ, start_response)`` and ASGI as ``app(scope, receive, send)``.
 
-        The door is chosen by the number of arguments. ``app(scope)`` alone is
-        the ASGI 2 form, which returns the coroutine function to call with
-        ``(receive, send)``.
+        The door is chosen by the number of arguments; each goes through its
+        replaceable entry (:meth:`wsgi_app`, :meth:`asgi_app`), so middleware
+        set on either wraps every request. ``app(scope)`` alone is the ASGI 2
+        form, which returns the coroutine function to call with ``(receive, send)``.
         """
         if send is None and start_response is not None:
             return self.wsgi_app(environ, start_response)
-        door = _asgi_door()
         if send is None:
             scope = environ
-            return lambda receive, send: door.asgi_app(self, scope, receive, send)
-        return door.asgi_app(self, environ, start_response, send)
+            return lambda receive, send: self.asgi_app(scope, receive, send)
+        return self.asgi_app(environ, start_response, send)
 
     async def asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI 3 application as a coroutine function.
+        """The ASGI application proper; wrap it with ASGI middleware, not ``__call__``::
 
-        For servers that detect ASGI by the callable's type (hypercorn:
-        ``hypercorn 'app:app.asgi_app'``); ``app`` itself serves ASGI too.
+            app.asgi_app = SomeASGIMiddleware(app.asgi_app)
+
+        A coroutine function, so servers that detect ASGI by the callable's
+        type (hypercorn) can be pointed at ``app:app.asgi_app``.
         """
-        await _asgi_door().asgi_app(self, scope, receive, send)
+        await (_serve_asgi or _asgi_entry())(self, scope, receive, send)
 
     # -- serving ----------------------------------------------------------------
 

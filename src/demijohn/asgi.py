@@ -1,27 +1,32 @@
-"""The native ASGI door: HTTP and lifespan.
+"""The native ASGI door: HTTP here; lifespan and WebSocket connections routed on.
 
-An ASGI request is turned into the same WSGI environ the WSGI door sees and
-handed to the same pipeline, :meth:`Flask.wsgi_app` (so WSGI middleware such
-as ``ProxyFix`` applies too). What differs is where the pipeline runs:
+An HTTP request goes through the same pipeline as under WSGI
+(:meth:`Flask.run_pipeline`); only its ends differ:
 
-* the body is read first, on the event loop (bounded by
-  ``MAX_CONTENT_LENGTH``, spooled to disk past 1 MiB), so ``request.form`` and
-  ``request.get_json()`` stay synchronous;
-* an ``async def`` endpoint runs its pipeline on the event loop itself, in a
-  bridge greenlet (see :mod:`demijohn._async`): its awaits interleave with
-  other requests;
-* any other endpoint runs its pipeline in a worker thread: one hop per
-  request, the loop stays free.
+1. The scope becomes a WSGI environ (a ready-made template plus the
+   request's own keys) and the body is read on the event loop, bounded by
+   ``MAX_CONTENT_LENGTH`` and spooled to disk past 1 MiB, so ``request.form``
+   and ``request.get_json()`` stay synchronous.
+2. The URL is matched once, here, and the request context keeps the match.
+   The endpoint decides where the pipeline runs (decided when the view was
+   registered, see :class:`~demijohn.scaffold.ViewFunctions`): an
+   ``async def`` view's on the loop, in a bridge greenlet (its awaits
+   interleave with other requests; see :mod:`demijohn._async`), any other in
+   a worker thread, so blocking code never stalls the loop.
+3. The response is sent from the loop: a buffered body in one message; a
+   streamed one chunk by chunk, each produced where the pipeline ran (async
+   iterables on the loop), while a watcher notices the client going away and
+   stops (and closes) the stream.
 
-Response messages are sent as the body is produced, so streaming works in
-both cases, and a client that disconnects closes the body iterator.
+``app.asgi_app`` is the replaceable entry, as ``app.wsgi_app`` is for WSGI.
+When ``wsgi_app`` has been replaced on the app (``ProxyFix``, the debugger),
+HTTP requests go through that middleware too, in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
+import contextvars
 import io
 import os
 import sys
@@ -29,10 +34,14 @@ import tempfile
 import threading
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
-from ._async import bridge_available, run_in_bridge, run_in_worker, run_sync
+from ._async import await_in, run_in_bridge, run_in_worker
+from .wrappers import _is_async_only, buffered_parts, needs_close, wsgi_parts
 
 if t.TYPE_CHECKING:
+    from werkzeug.wrappers import Response as ResponseBase
+
     from .app import Flask
 
 Scope = t.MutableMapping[str, t.Any]
@@ -42,14 +51,30 @@ Send = t.Callable[[Message], t.Awaitable[None]]
 
 #: Request bodies larger than this are spooled to a temporary file.
 SPOOL_MAX_SIZE = 1024 * 1024
-#: How many response messages a worker thread may have queued, unsent.
-_MAX_QUEUED_MESSAGES = 16
+#: The protocols where a request without Content-Length or Transfer-Encoding has no body.
+_HTTP1 = frozenset(("HTTP/1.1", "HTTP/1.0"))
+_BODILESS = frozenset(("GET", "HEAD"))
+
+#: How a pipeline step is run: ``run(context, func, *args)`` awaits
+#: ``func(*args)`` run in ``context``, on the loop or in a worker thread.
+_Runner = t.Callable[..., t.Awaitable[t.Any]]
+
+#: What the pipeline hands the door: status code, ASGI headers, the body
+#: (``bytes`` when buffered, else a sync or async iterable), and what to call
+#: once it is sent.
+_Parts = tuple[int, list[tuple[bytes, bytes]], t.Any, t.Callable[[], None] | None]
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
 
 def _worker_pool() -> ThreadPoolExecutor:
+    if _executor is not None:
+        return _executor
+    return _make_worker_pool()
+
+
+def _make_worker_pool() -> ThreadPoolExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
@@ -58,89 +83,311 @@ def _worker_pool() -> ThreadPoolExecutor:
         return _executor
 
 
+def _in_thread(context: contextvars.Context, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+    return run_in_worker(_worker_pool(), context, func, *args)
+
+
 async def asgi_app(app: Flask, scope: Scope, receive: Receive, send: Send) -> None:
-    """Serve one ASGI connection (``http`` or ``lifespan``) for ``app``."""
+    """Serve one ASGI connection (``http``, ``websocket`` or ``lifespan``) for ``app``."""
     kind = scope["type"]
     if kind == "http":
-        await _serve_http(app, scope, receive, send)
-    elif kind == "lifespan":
-        await _serve_lifespan(receive, send)
+        await serve_http(app, scope, receive, send)
     elif kind == "websocket":
-        # Not supported yet: reject the handshake (the server answers 403).
-        await send({"type": "websocket.close", "code": 1000})
+        from .websockets import serve_websocket
+
+        await serve_websocket(app, scope, receive, send)
+    elif kind == "lifespan":
+        from .serving import serve_lifespan
+
+        await serve_lifespan(app, scope, receive, send)
     else:
         raise ValueError(f"Unsupported ASGI scope type {kind!r}.")
 
 
-async def _serve_lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-async def _serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> None:
-    environ = _make_environ(scope)
+async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve one HTTP request: match, run the pipeline where the endpoint says, send."""
+    environ = make_environ(scope)
     body = await _read_body(receive, environ, app.config["MAX_CONTENT_LENGTH"])
     if body is None:
         return  # the client went away before the request was complete
     environ["wsgi.input"] = body
-
-    response = _Response(send)
-    watcher = asyncio.ensure_future(response.watch_disconnect(receive))
+    # One context for the whole request: the pipeline, then each streamed
+    # chunk (a ``stream_with_context`` generator pops what the view pushed).
+    context = contextvars.copy_context()
+    run: _Runner = _in_thread
     try:
-        if bridge_available() and _endpoint_is_async(app, environ):
-            await run_in_bridge(response.run, app, environ, response.emit_on_loop)
-        else:
-            await response.run_in_thread(app, environ)
+        try:
+            if "wsgi_app" in app.__dict__:
+                parts = await run(context, _call_wsgi, app.wsgi_app, environ)
+            else:
+                ctx = app.request_context(environ)
+                ctx.match_request()
+                rule = ctx.request.url_rule
+                if rule is not None and _runs_on_loop(app, rule.endpoint, scope["method"]):
+                    run = run_in_bridge
+                respond = partial(_asgi_parts, environ)
+                parts = await run(context, app.run_pipeline, ctx, respond)
+        except BaseException:
+            # Propagated (testing, PROPAGATE_EXCEPTIONS): still answer.
+            await send(_plain_500_start)
+            await send(_plain_500_body)
+            raise
+        status, headers, content, close = parts
+        try:
+            if type(content) is bytes:
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": content, "more_body": False})
+            else:
+                await _stream(status, headers, content, run, context, receive, send)
+        finally:
+            if close is not None:
+                # Where the body was made: ``call_on_close`` functions may block.
+                await run(context, close)
     finally:
-        watcher.cancel()
         body.close()
 
 
-def _make_environ(scope: Scope) -> dict[str, t.Any]:
-    """The WSGI environ equivalent of an ASGI HTTP scope (without ``wsgi.input``)."""
-    root_path: str = scope.get("root_path", "")
+def _runs_on_loop(app: Flask, endpoint: str, method: str) -> bool:
+    views = app.view_functions
+    runs_on_loop = getattr(views, "runs_on_loop", None)
+    if runs_on_loop is not None:
+        return runs_on_loop(endpoint, method)  # type: ignore[no-any-return]
+    # A plain dict put in place of the registry: decide now.
+    from .scaffold import view_on_loop
+
+    view = views.get(endpoint)
+    on_loop = view is not None and view_on_loop(view)
+    return on_loop is True or (bool(on_loop) and method in on_loop)  # type: ignore[operator]
+
+
+def _asgi_parts(environ: dict[str, t.Any], response: ResponseBase) -> _Parts:
+    """The response as the door sends it (run by the pipeline, contexts still pushed)."""
+    buffered = buffered_parts(response, environ)
+    if buffered is not None:
+        status, headers, data = buffered
+        close = response.close if needs_close(response) else None
+        return int(status[:3]), _asgi_headers(headers), data, close
+    if _is_async_only(response.response):
+        # Iterated on the loop, natively, instead of through a sync adapter.
+        body: t.Any = response.response
+        code = response.status_code
+        if environ["REQUEST_METHOD"] == "HEAD" or code < 200 or code in (204, 304):
+            body = b""
+        headers = response.get_wsgi_headers(environ).to_wsgi_list()
+        return code, _asgi_headers(headers), body, response.close
+    status, headers, app_iter = wsgi_parts(response, environ)
+    return _status_code(status), _asgi_headers(headers), app_iter, getattr(app_iter, "close", None)
+
+
+def _call_wsgi(wsgi_app: t.Callable[..., t.Any], environ: dict[str, t.Any]) -> _Parts:
+    """Call a WSGI application (middleware around the app) and return what it sent."""
+    sent: list[t.Any] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+    ) -> t.Callable[[bytes], t.NoReturn]:
+        sent[:] = [status, headers]
+        return _no_write
+
+    app_iter = wsgi_app(environ, start_response)
+    close = getattr(app_iter, "close", None)
+    body: t.Iterable[bytes] = app_iter
+    if not sent:
+        # start_response may come with the first chunk (allowed by PEP 3333).
+        rest = iter(app_iter)
+        body = _prepend(next(rest, b""), rest)
+    status, headers = sent
+    return _status_code(status), _asgi_headers(headers), body, close
+
+
+def _prepend(first: bytes, rest: t.Iterator[bytes]) -> t.Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+async def _stream(
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: t.Any,
+    run: _Runner,
+    context: contextvars.Context,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Send a streamed body, stopping (and closing it) if the client goes away."""
+    if _is_async_only(body):
+        chunks: t.AsyncIterator[bytes] = _async_chunks(body, context)
+    else:
+        chunks = _sync_chunks(iter(body), run, context)
+    pump = asyncio.ensure_future(_pump(status, headers, chunks, send))
+    watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
+    try:
+        await asyncio.wait((pump, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not pump.done():
+            pump.cancel()
+        watcher.cancel()
+        # The pump's outcome: a generator's error surfaces; a cancellation
+        # (client gone, or this task cancelled) ends quietly.
+        try:
+            await pump
+        except asyncio.CancelledError:
+            if not watcher.done() or watcher.cancelled():
+                raise
+
+
+async def _pump(
+    status: int, headers: list[tuple[bytes, bytes]], chunks: t.AsyncIterator[bytes], send: Send
+) -> None:
+    started = False
+    try:
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            if not started:
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                started = True
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except Exception:
+        if not started:
+            await send(_plain_500_start)
+            await send(_plain_500_body)
+        raise
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+    if not started:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send(_end_message)
+
+
+async def _sync_chunks(
+    iterator: t.Iterator[bytes], run: _Runner, context: contextvars.Context
+) -> t.AsyncIterator[bytes]:
+    """A sync body's chunks, each produced where the pipeline ran (a generator may block)."""
+    step: asyncio.Future[bytes | None] | None = None
+    try:
+        while True:
+            step = asyncio.ensure_future(run(context, next, iterator, None))
+            # Shielded: a chunk being made in a thread cannot be stopped, and
+            # closing the generator must wait until it is (see below).
+            chunk = await asyncio.shield(step)
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        if step is not None and not step.done():
+            await asyncio.wait((step,))
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            await run(context, close)
+
+
+async def _async_chunks(
+    iterable: t.AsyncIterable[bytes | str], context: contextvars.Context
+) -> t.AsyncIterator[bytes]:
+    """An async body's chunks, each step run in the request's context."""
+    iterator = aiter(iterable)
+    try:
+        while True:
+            try:
+                chunk = await await_in(context, anext(iterator))
+            except StopAsyncIteration:
+                return
+            yield chunk.encode() if isinstance(chunk, str) else chunk
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await await_in(context, aclose())
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        # Nothing else may arrive once the body is read; if a faulty server
+        # sends more anyway, yield instead of spinning the loop.
+        await asyncio.sleep(0)
+
+
+#: The environ keys every request shares; :func:`make_environ` copies it.
+_ENVIRON_TEMPLATE: dict[str, t.Any] = {
+    "wsgi.version": (1, 0),
+    "wsgi.errors": sys.stderr,
+    "wsgi.multithread": True,
+    "wsgi.multiprocess": True,
+    "wsgi.run_once": False,
+    # The body is complete: Werkzeug may read it without a Content-Length.
+    "wsgi.input_terminated": True,
+    "SCRIPT_NAME": "",
+    "SERVER_NAME": "localhost",
+    "SERVER_PORT": "80",
+}
+
+_PROTOCOLS = {"1.1": "HTTP/1.1", "2": "HTTP/2", "1.0": "HTTP/1.0", "3": "HTTP/3"}
+
+#: Request header name -> its environ key, for the names seen so far. Names
+#: are the client's to choose: past the bound, they are converted each time.
+_environ_keys: dict[bytes, str] = {}
+_MAX_CACHED_NAMES = 512
+
+
+def _environ_key(raw_name: bytes) -> str:
+    key = raw_name.decode("latin-1").upper().replace("-", "_")
+    if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        key = f"HTTP_{key}"
+    if len(_environ_keys) < _MAX_CACHED_NAMES:
+        _environ_keys[raw_name] = key
+    return key
+
+
+def make_environ(scope: Scope) -> dict[str, t.Any]:
+    """The WSGI environ equivalent of an ASGI HTTP (or WebSocket) scope, without ``wsgi.input``.
+
+    WSGI strings are bytes decoded as latin-1 (PEP 3333), so a UTF-8 path
+    arrives as Werkzeug expects it.
+    """
+    environ = _ENVIRON_TEMPLATE.copy()
     path: str = scope["path"]
-    if root_path and path.startswith(root_path):
-        path = path[len(root_path) :]
-    server = scope.get("server") or ("localhost", 80)
-    environ: dict[str, t.Any] = {
-        "REQUEST_METHOD": scope["method"],
-        # WSGI strings are bytes decoded as latin-1.
-        "SCRIPT_NAME": root_path.encode().decode("latin-1"),
-        "PATH_INFO": path.encode().decode("latin-1"),
-        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_NAME": str(server[0]),
-        "SERVER_PORT": str(server[1]) if server[1] is not None else "80",
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        # The body is complete: Werkzeug may read it without a Content-Length.
-        "wsgi.input_terminated": True,
-        "asgi.scope": scope,
-    }
+    root_path: str | None = scope.get("root_path")
+    if root_path:
+        if path.startswith(root_path):
+            path = path[len(root_path) :]
+        environ["SCRIPT_NAME"] = root_path.encode().decode("latin-1")
+    environ["PATH_INFO"] = path if path.isascii() else path.encode().decode("latin-1")
+    environ["REQUEST_METHOD"] = scope.get("method", "GET")
+    environ["QUERY_STRING"] = scope["query_string"].decode("latin-1")
+    version = scope.get("http_version", "1.1")
+    environ["SERVER_PROTOCOL"] = _PROTOCOLS.get(version) or f"HTTP/{version}"
+    environ["wsgi.url_scheme"] = scope.get("scheme", "http")
+    environ["asgi.scope"] = scope
+    server = scope.get("server")
+    if server:
+        names = _server_names.get(server)
+        if names is None:
+            names = _server_environ(server)
+        environ["SERVER_NAME"], environ["SERVER_PORT"] = names
     client = scope.get("client")
     if client:
         environ["REMOTE_ADDR"] = client[0]
         environ["REMOTE_PORT"] = str(client[1])
-    for raw_name, raw_value in scope.get("headers", ()):
-        name = raw_name.decode("latin-1").upper().replace("-", "_")
-        if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = f"HTTP_{name}"
-        value = raw_value.decode("latin-1")
-        if name in environ:
-            separator = "; " if name == "HTTP_COOKIE" else ","
-            value = f"{environ[name]}{separator}{value}"
-        environ[name] = value
+    keys = _environ_keys
+    for raw_name, raw_value in scope["headers"]:
+        key = keys.get(raw_name) or _environ_key(raw_name)
+        if key in environ:
+            separator = "; " if key == "HTTP_COOKIE" else ","
+            environ[key] = f"{environ[key]}{separator}{raw_value.decode('latin-1')}"
+        else:
+            environ[key] = raw_value.decode("latin-1")
     return environ
+
+
+#: ``scope["server"]`` -> ``(SERVER_NAME, SERVER_PORT)``: a server listens on a few addresses.
+_server_names: dict[tuple[str, int | None], tuple[str, str]] = {}
+
+
+def _server_environ(server: t.Sequence[t.Any]) -> tuple[str, str]:
+    names = (str(server[0]), "80" if server[1] is None else str(server[1]))
+    if len(_server_names) < _MAX_CACHED_NAMES:
+        _server_names[tuple(server)] = names
+    return names
 
 
 async def _read_body(
@@ -153,7 +400,17 @@ async def _read_body(
     exactly as under WSGI.
     """
     declared = environ.get("CONTENT_LENGTH")
-    if limit is not None and declared and declared.isdigit() and int(declared) > limit:
+    if declared is None:
+        if (
+            environ["REQUEST_METHOD"] in _BODILESS
+            and "HTTP_TRANSFER_ENCODING" not in environ
+            and environ["SERVER_PROTOCOL"] in _HTTP1
+        ):
+            # An HTTP/1 request with neither header has no body (RFC 9112,
+            # 6.3): nothing to wait for. Only for the methods that never
+            # carry one in practice, in case a hand-made scope lacks them.
+            return io.BytesIO()
+    elif limit is not None and declared.isdigit() and int(declared) > limit:
         return io.BytesIO()
 
     message = await receive()
@@ -186,146 +443,29 @@ async def _read_body(
     return body
 
 
-def _endpoint_is_async(app: Flask, environ: dict[str, t.Any]) -> bool:
-    """Whether the request goes to an ``async def`` view (matched ahead of the pipeline)."""
-    found = None
-    try:
-        if app._binds_url_adapter_lazily():
-            # The same registration-time indexes the pipeline will use.
-            found = app.url_map.match_environ(environ)  # type: ignore[attr-defined]
-        if found is None:
-            adapter = app.create_url_adapter(app.request_class(environ))
-            if adapter is None:
-                return False
-            found = adapter.match(return_rule=True)
-    except Exception:
-        # Routing errors are answered by the pipeline, in a worker thread.
-        return False
-    rule = found[0]
-    method = environ["REQUEST_METHOD"]
-    view = app.view_functions.get(rule.endpoint)
-    return view is not None and _view_is_async(view, method)
+#: Response header name -> its ASGI spelling, for the names seen so far.
+_header_names: dict[str, bytes] = {}
 
 
-@functools.lru_cache(maxsize=1024)
-def _view_is_async(view: t.Callable[..., t.Any], method: str) -> bool:
-    view_class = getattr(view, "view_class", None)
-    if view_class is not None:
-        name = "get" if method == "HEAD" and not hasattr(view_class, "head") else method.lower()
-        target = getattr(view_class, name, None) or view_class.dispatch_request
-        return inspect.iscoroutinefunction(target)
-    # Look through decorators (``functools.wraps``) for an async function.
-    return inspect.iscoroutinefunction(inspect.unwrap(view))
+def _asgi_headers(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    names = _header_names
+    encoded = []
+    for name, value in headers:
+        raw_name = names.get(name)
+        if raw_name is None:
+            raw_name = name.lower().encode("latin-1")
+            if len(names) < _MAX_CACHED_NAMES:
+                names[name] = raw_name
+        encoded.append((raw_name, value.encode("latin-1")))
+    return encoded
 
 
-class _Response:
-    """Turns the WSGI side of the pipeline into ASGI response messages."""
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.gone = False
-        self.head_sent = False
-        self._queue: asyncio.Queue[Message | None] | None = None
-        self._slots: threading.Semaphore | None = None
-
-    async def watch_disconnect(self, receive: Receive) -> None:
-        """Flag the response as abandoned when the client disconnects."""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                self.gone = True
-                if self._slots is not None:
-                    # Wake a worker thread blocked on a full queue.
-                    for _ in range(_MAX_QUEUED_MESSAGES):
-                        self._slots.release()
-                return
-            # Nothing else may arrive once the body is read; if a faulty
-            # server sends more anyway, yield instead of spinning the loop.
-            await asyncio.sleep(0)
-
-    def emit_on_loop(self, message: Message) -> None:
-        """Send a message from a bridge greenlet (awaited on the loop)."""
-        run_sync(self.send(message))
-
-    def run(self, app: Flask, environ: dict[str, t.Any], emit: t.Callable[[Message], None]) -> None:
-        """Run the pipeline and emit the response messages; synchronous."""
-        status_headers: list[t.Any] = []
-
-        def start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
-        ) -> t.Callable[[bytes], t.NoReturn]:
-            if exc_info is not None and self.head_sent:
-                raise exc_info[1].with_traceback(exc_info[2])
-            status_headers[:] = [status, headers]
-            return _no_write
-
-        try:
-            body = app.wsgi_app(environ, start_response)
-        except BaseException:
-            if not self.head_sent:
-                emit(_plain_500_start)
-                emit(_plain_500_body)
-                self.head_sent = True
-            raise
-        try:
-            for chunk in body:
-                if self.gone:
-                    return
-                if not chunk:
-                    continue
-                if not self.head_sent:
-                    emit(_start_message(*status_headers))
-                    self.head_sent = True
-                emit({"type": "http.response.body", "body": chunk, "more_body": True})
-            if not self.head_sent:
-                emit(_start_message(*status_headers))
-                self.head_sent = True
-            emit(_end_message)
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-
-    async def run_in_thread(self, app: Flask, environ: dict[str, t.Any]) -> None:
-        """Run :meth:`run` in a worker thread, sending what it emits from the loop."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Message | None] = asyncio.Queue()
-        slots = threading.Semaphore(_MAX_QUEUED_MESSAGES)
-        self._queue, self._slots = queue, slots
-
-        def emit(message: Message) -> None:
-            slots.acquire()
-            loop.call_soon_threadsafe(queue.put_nowait, message)
-
-        pump = asyncio.ensure_future(self._pump(queue, slots))
-        try:
-            await run_in_worker(_worker_pool(), self.run, app, environ, emit)
-        finally:
-            queue.put_nowait(None)
-            await pump
-
-    async def _pump(self, queue: asyncio.Queue[Message | None], slots: threading.Semaphore) -> None:
-        while (message := await queue.get()) is not None:
-            if not self.gone:
-                try:
-                    await self.send(message)
-                except OSError:
-                    self.gone = True
-            slots.release()
+def _status_code(status: str) -> int:
+    return int(status.split(None, 1)[0])
 
 
 def _no_write(data: bytes) -> t.NoReturn:
     raise NotImplementedError("The WSGI write() callable is not supported under ASGI.")
-
-
-def _start_message(status: str, headers: list[tuple[str, str]]) -> Message:
-    return {
-        "type": "http.response.start",
-        "status": int(status.split(" ", 1)[0]),
-        "headers": [
-            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
-        ],
-    }
 
 
 _end_message: Message = {"type": "http.response.body", "body": b"", "more_body": False}

@@ -13,7 +13,7 @@ from collections import defaultdict
 from functools import update_wrapper
 
 from . import typing as ft
-from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
+from .scaffold import Scaffold, T_after_websocket, _endpoint_from_view_func, setupmethod
 
 if t.TYPE_CHECKING:
     from .app import Flask
@@ -32,6 +32,10 @@ T_template_test = t.TypeVar("T_template_test", bound=ft.TemplateTestCallable)
 T_url_defaults = t.TypeVar("T_url_defaults", bound=ft.URLDefaultCallable)
 T_url_value_preprocessor = t.TypeVar(
     "T_url_value_preprocessor", bound=ft.URLValuePreprocessorCallable
+)
+T_serving = t.TypeVar("T_serving", bound=t.Callable[[], t.Any])
+T_while_serving = t.TypeVar(
+    "T_while_serving", bound=t.Callable[[], t.Iterator[t.Any] | t.AsyncIterator[t.Any]]
 )
 
 # Marks "no cli_group given": commands go in a group named after the blueprint.
@@ -308,6 +312,9 @@ class Blueprint(Scaffold):
             (self.url_default_functions, app.url_default_functions),
             (self.url_value_preprocessors, app.url_value_preprocessors),
             (self.template_context_processors, app.template_context_processors),
+            (self.before_websocket_funcs, app.before_websocket_funcs),
+            (self.after_websocket_funcs, app.after_websocket_funcs),
+            (self.teardown_websocket_funcs, app.teardown_websocket_funcs),
         )
         for own, target in registries:
             for key, funcs in own.items():
@@ -413,6 +420,24 @@ class Blueprint(Scaffold):
         return f
 
     @setupmethod
+    def before_app_websocket(self, f: T_before_request) -> T_before_request:
+        """Like :meth:`before_websocket`, for every WebSocket connection of the app."""
+        self.record_once(lambda s: s.app.before_websocket_funcs.setdefault(None, []).append(f))
+        return f
+
+    @setupmethod
+    def after_app_websocket(self, f: T_after_websocket) -> T_after_websocket:
+        """Like :meth:`after_websocket`, for every WebSocket connection of the app."""
+        self.record_once(lambda s: s.app.after_websocket_funcs.setdefault(None, []).append(f))
+        return f
+
+    @setupmethod
+    def teardown_app_websocket(self, f: T_teardown) -> T_teardown:
+        """Like :meth:`teardown_websocket`, for every WebSocket connection of the app."""
+        self.record_once(lambda s: s.app.teardown_websocket_funcs.setdefault(None, []).append(f))
+        return f
+
+    @setupmethod
     def app_context_processor(
         self, f: T_template_context_processor
     ) -> T_template_context_processor:
@@ -445,4 +470,22 @@ class Blueprint(Scaffold):
     def app_url_defaults(self, f: T_url_defaults) -> T_url_defaults:
         """Like :meth:`url_defaults`, for every URL the app builds."""
         self.record_once(lambda s: s.app.url_default_functions.setdefault(None, []).append(f))
+        return f
+
+    @setupmethod
+    def before_app_serving(self, f: T_serving) -> T_serving:
+        """Register ``f`` with :meth:`Flask.before_serving` when the blueprint is registered."""
+        self.record_once(lambda s: s.app.before_serving_funcs.append(f))
+        return f
+
+    @setupmethod
+    def after_app_serving(self, f: T_serving) -> T_serving:
+        """Register ``f`` with :meth:`Flask.after_serving` when the blueprint is registered."""
+        self.record_once(lambda s: s.app.after_serving_funcs.append(f))
+        return f
+
+    @setupmethod
+    def while_app_serving(self, f: T_while_serving) -> T_while_serving:
+        """Register ``f`` with :meth:`Flask.while_serving` when the blueprint is registered."""
+        self.record_once(lambda s: s.app.while_serving_funcs.append(f))
         return f

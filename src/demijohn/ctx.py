@@ -133,6 +133,14 @@ class RequestContext:
     #: Static-file versions looked up by ``url_for`` during this request,
     #: per (folder, filename); made on first use (``helpers._static_url_version``).
     _static_versions: dict[tuple[str, str], int | None] | None = None
+    #: Functions ``app.add_background_task`` queued during this request, as
+    #: ``(func, args, kwargs)``; started once the response has been sent.
+    _background_tasks: (
+        list[tuple[t.Callable[..., t.Any], tuple[t.Any, ...], dict[str, t.Any]]] | None
+    ) = None
+    #: Whether the URL was matched already (the ASGI door matches before
+    #: pushing, to choose where the request runs); pushing then does not again.
+    _matched: bool = False
 
     def __init__(
         self,
@@ -199,6 +207,7 @@ class RequestContext:
 
     def match_request(self) -> None:
         """Match the URL, storing the rule and arguments or the routing exception."""
+        self._matched = True
         request = self.request
         if self._url_adapter is _UNBOUND:
             # The map's indexes answer where Werkzeug's answer is certain
@@ -238,7 +247,8 @@ class RequestContext:
             if self._session is None:
                 self._session = interface.make_null_session(self.app)
 
-        self.match_request()
+        if not self._matched:
+            self.match_request()
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
         """Unbind this context; the outermost pop runs the request teardown first."""

@@ -1,4 +1,4 @@
-"""The context-local proxies: ``current_app``, ``g``, ``request`` and ``session``.
+"""The context-local proxies: ``current_app``, ``g``, ``request``, ``session``, ``websocket``.
 
 Each active context lives in a :class:`contextvars.ContextVar`, so threads,
 greenlets and asyncio tasks each see their own. The proxies are Werkzeug
@@ -19,6 +19,7 @@ if t.TYPE_CHECKING:
     from .app import Flask
     from .ctx import AppContext, RequestContext, _AppCtxGlobals
     from .sessions import SessionMixin
+    from .websockets import Websocket
     from .wrappers import Request
 
 
@@ -130,6 +131,21 @@ request: Request = _RequestProxy(  # type: ignore[assignment]
 )
 session: SessionMixin = _SessionProxy(  # type: ignore[assignment]
     _cv_request, "session", unbound_message=_no_req_msg
+)
+
+
+_no_websocket_msg = """\
+Working outside of websocket context.
+
+This typically means that you attempted to use functionality that needed
+an active WebSocket connection, such as 'websocket.receive()', outside a
+handler registered with '@app.websocket' (or its hooks). WebSocket
+connections are served through the ASGI door only.\
+"""
+#: The connection being served, set for its handler and hooks (see :mod:`demijohn.websockets`).
+_cv_websocket: ContextVar[Websocket] = ContextVar("flask.websocket")
+websocket: Websocket = _ContextProxy(  # type: ignore[assignment]
+    _cv_websocket, unbound_message=_no_websocket_msg
 )
 
 

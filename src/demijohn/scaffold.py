@@ -1,13 +1,16 @@
 """What :class:`~demijohn.Flask` and :class:`~demijohn.Blueprint` share.
 
-One class owns every registry a request may consult (views, hooks, error
-handlers, URL processors, context processors) and the decorators that fill
-them. It does no IO; the app reads the registries while handling a request.
+One class owns every registry a request (or a WebSocket connection) may
+consult (views, hooks, error handlers, URL processors, context processors)
+and the decorators that fill them. It does no IO; the app reads the
+registries while handling a request, :mod:`demijohn.websockets` while serving
+a connection.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import pathlib
 import sys
@@ -21,7 +24,7 @@ from werkzeug.utils import cached_property
 
 from . import typing as ft
 from .cli import AppGroup
-from .globals import current_app
+from .globals import _cv_websocket, current_app
 from .helpers import get_root_path, send_from_directory
 
 if t.TYPE_CHECKING:
@@ -45,6 +48,13 @@ T_url_value_preprocessor = t.TypeVar(
     "T_url_value_preprocessor", bound=ft.URLValuePreprocessorCallable
 )
 T_route = t.TypeVar("T_route", bound=ft.RouteCallable)
+#: A WebSocket handler: called with the URL's arguments, usually returns ``None``.
+WebsocketHandler = t.Callable[..., t.Any]
+#: Given the handshake's response (or ``None``), returns it or a replacement
+#: (``async def`` functions too).
+AfterWebsocketCallable = t.Callable[[t.Any], t.Any]
+T_websocket = t.TypeVar("T_websocket", bound=WebsocketHandler)
+T_after_websocket = t.TypeVar("T_after_websocket", bound=AfterWebsocketCallable)
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 _sentinel = object()
@@ -59,6 +69,93 @@ def setupmethod(f: F) -> F:
         return f(self, *args, **kwargs)
 
     return update_wrapper(wrapper_func, f)  # type: ignore[return-value]
+
+
+#: Where a view runs under ASGI: ``True`` on the event loop for every
+#: method (an ``async def`` view), or the methods a view class answers with
+#: ``async def``. Synchronous views have no entry.
+_OnLoop: t.TypeAlias = bool | frozenset[str]
+
+#: The methods whose handlers a view class may define as ``async def``.
+_CLASS_VIEW_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE")
+
+
+def view_on_loop(view: t.Callable[..., t.Any]) -> _OnLoop:
+    """Whether ``view`` is ``async def``; for a view class, for which methods it is."""
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        # Look through decorators (``functools.wraps``) for an async function.
+        return inspect.iscoroutinefunction(inspect.unwrap(view))
+    methods = set()
+    for method in _CLASS_VIEW_METHODS:
+        handler = getattr(view_class, method.lower(), None)
+        if handler is None and method == "HEAD":
+            handler = getattr(view_class, "get", None)
+        if inspect.iscoroutinefunction(handler or view_class.dispatch_request):
+            methods.add(method)
+    if len(methods) == len(_CLASS_VIEW_METHODS):
+        return True
+    return frozenset(methods)
+
+
+class ViewFunctions(dict[str, t.Callable[..., t.Any]]):
+    """``endpoint -> view function``, deciding once per view whether it is ``async def``.
+
+    The ASGI door runs an ``async def`` endpoint's request on the event loop
+    and any other in a worker thread; it asks :meth:`runs_on_loop`, which is a
+    lookup: the decision is made when a view is stored (registered, or
+    replaced by an extension), not per request.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__()
+        #: endpoint -> where it runs, for the views that are not synchronous.
+        self.on_loop: dict[str, _OnLoop] = {}
+        self.update(*args, **kwargs)
+
+    def __setitem__(self, endpoint: str, view: t.Callable[..., t.Any]) -> None:
+        super().__setitem__(endpoint, view)
+        on_loop = view_on_loop(view)
+        if on_loop:
+            self.on_loop[endpoint] = on_loop
+        else:
+            self.on_loop.pop(endpoint, None)
+
+    def __delitem__(self, endpoint: str) -> None:
+        super().__delitem__(endpoint)
+        self.on_loop.pop(endpoint, None)
+
+    def update(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Store several views, each through :meth:`__setitem__`."""
+        for endpoint, view in dict(*args, **kwargs).items():
+            self[endpoint] = view
+
+    def setdefault(self, endpoint: str, view: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+        """Store ``view`` unless ``endpoint`` has one; return the endpoint's view."""
+        if endpoint not in self:
+            self[endpoint] = view
+        return self[endpoint]
+
+    def pop(self, endpoint: str, *default: t.Any) -> t.Any:
+        """Remove ``endpoint`` and return its view (or ``default``)."""
+        self.on_loop.pop(endpoint, None)
+        return super().pop(endpoint, *default)
+
+    def popitem(self) -> tuple[str, t.Callable[..., t.Any]]:
+        """Remove and return the last stored ``(endpoint, view)``."""
+        endpoint, view = super().popitem()
+        self.on_loop.pop(endpoint, None)
+        return endpoint, view
+
+    def clear(self) -> None:
+        """Remove every view."""
+        super().clear()
+        self.on_loop.clear()
+
+    def runs_on_loop(self, endpoint: str, method: str) -> bool:
+        """Whether a ``method`` request to ``endpoint`` runs on the event loop (ASGI)."""
+        on_loop = self.on_loop.get(endpoint)
+        return on_loop is True or (on_loop is not None and method in on_loop)  # type: ignore[operator]
 
 
 class Scaffold:
@@ -101,8 +198,9 @@ class Scaffold:
         #: Click group for this object's CLI commands (``demijohn <cmd>``).
         self.cli: AppGroup = AppGroup()
 
-        #: endpoint name -> view function, exactly as registered.
-        self.view_functions: dict[str, ft.RouteCallable] = {}
+        #: endpoint name -> view function, exactly as registered (a dict that
+        #: also notes which views are ``async def``; see :class:`ViewFunctions`).
+        self.view_functions: dict[str, ft.RouteCallable] = ViewFunctions()
 
         #: scope -> status code (or ``None`` for class handlers) -> exception
         #: class -> handler. Looked up most specific class first along the MRO.
@@ -133,6 +231,20 @@ class Scaffold:
         #: scope -> functions called with ``(endpoint, values)`` when building a
         #: URL; they may add missing values in place.
         self.url_default_functions: dict[_Key, list[ft.URLDefaultCallable]] = defaultdict(list)
+        #: scope -> functions run before a WebSocket handler (after the URL
+        #: value preprocessors); a non-``None`` return value refuses the
+        #: handshake with that response.
+        self.before_websocket_funcs: dict[_Key, list[ft.BeforeRequestCallable]] = defaultdict(list)
+        #: scope -> functions given the handshake's response after the handler:
+        #: ``None`` unless the handshake is being refused (a handler or hook
+        #: returned a value, or an error before accepting). Run in reverse
+        #: order of registration; each returns the response (or ``None``).
+        self.after_websocket_funcs: dict[_Key, list[AfterWebsocketCallable]] = defaultdict(list)
+        #: scope -> functions run when a WebSocket connection ends, with the
+        #: exception that ended it (a client disconnect is
+        #: :exc:`asyncio.CancelledError`) or ``None``; in reverse order, before
+        #: the ``teardown_request`` functions.
+        self.teardown_websocket_funcs: dict[_Key, list[ft.TeardownCallable]] = defaultdict(list)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -281,6 +393,42 @@ class Scaffold:
         raise NotImplementedError
 
     @setupmethod
+    def websocket(self, rule: str, **options: t.Any) -> t.Callable[[T_websocket], T_websocket]:
+        """Register the decorated function as the WebSocket handler for ``rule``.
+
+        The handler (``async def`` or ``def``) is called with the URL's
+        arguments and talks to the client through :data:`~demijohn.websocket`;
+        see :mod:`demijohn.websockets`. Options are those of :meth:`route`
+        (``endpoint``, ``defaults``, ``subdomain``...), except ``methods``.
+        """
+
+        def decorator(f: T_websocket) -> T_websocket:
+            endpoint = options.pop("endpoint", None)
+            self.add_websocket(rule, endpoint, f, **options)
+            return f
+
+        return decorator
+
+    @setupmethod
+    def add_websocket(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: WebsocketHandler | None = None,
+        **options: t.Any,
+    ) -> None:
+        """Register a WebSocket URL rule (and its handler), as :meth:`add_url_rule` does.
+
+        The rule is a Werkzeug ``Rule(..., websocket=True)``: only WebSocket
+        handshakes match it, and plain HTTP requests to it get a 400.
+        """
+        if view_func is not None and not isinstance(view_func, WebsocketView):
+            view_func = WebsocketView(view_func)
+        self.add_url_rule(
+            rule, endpoint, view_func, provide_automatic_options=False, websocket=True, **options
+        )
+
+    @setupmethod
     def endpoint(self, endpoint: str) -> t.Callable[[F], F]:
         """Register the decorated function as the view for ``endpoint``."""
 
@@ -308,6 +456,32 @@ class Scaffold:
     def teardown_request(self, f: T_teardown) -> T_teardown:
         """Run ``f(exc)`` when the request context is popped, even after errors."""
         self.teardown_request_funcs[None].append(f)
+        return f
+
+    @setupmethod
+    def before_websocket(self, f: T_before_request) -> T_before_request:
+        """Run ``f()`` before each WebSocket handler; a non-``None`` return refuses the handshake.
+
+        With an ``async def`` handler, a synchronous hook runs on the event
+        loop: there ``websocket`` methods return awaitables, so do socket IO
+        from ``async def`` hooks.
+        """
+        self.before_websocket_funcs[None].append(f)
+        return f
+
+    @setupmethod
+    def after_websocket(self, f: T_after_websocket) -> T_after_websocket:
+        """Run ``f(response)`` after each WebSocket handler; it returns the response.
+
+        ``response`` is ``None`` unless the handshake is being refused with it.
+        """
+        self.after_websocket_funcs[None].append(f)
+        return f
+
+    @setupmethod
+    def teardown_websocket(self, f: T_teardown) -> T_teardown:
+        """Run ``f(exc)`` when a WebSocket connection ends, even after errors."""
+        self.teardown_websocket_funcs[None].append(f)
         return f
 
     @setupmethod
@@ -383,6 +557,52 @@ class Scaffold:
         return exc_class, None
 
 
+class WebsocketNeedsASGI(HTTPException):
+    """A WebSocket handshake reached a WebSocket route through the WSGI door.
+
+    WSGI cannot hand the connection over to the app, so the handler is not
+    run; the client gets this 501 instead.
+    """
+
+    code = 501
+    description = (
+        "This URL serves WebSocket connections, which the app accepts through its"
+        " ASGI door only. Serve it with an ASGI server (for example uvicorn)."
+    )
+
+
+class WebsocketView:
+    """A WebSocket handler as stored in ``view_functions``.
+
+    It calls the handler inside a WebSocket connection only. Elsewhere (a
+    handshake through a WSGI server, which matches the route but has no
+    socket to give) it raises :exc:`WebsocketNeedsASGI`. It compares equal
+    to another wrapper of the same handler, so registering one handler for
+    several rules works as it does for views.
+    """
+
+    def __init__(self, handler: WebsocketHandler) -> None:
+        #: The function registered with :meth:`Scaffold.websocket`.
+        self.handler = handler
+        update_wrapper(self, handler)
+
+    def __call__(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        if _cv_websocket.get(None) is None:
+            raise WebsocketNeedsASGI()
+        return self.handler(*args, **kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, WebsocketView):
+            return bool(self.handler == other.handler)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.handler)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.handler!r}>"
+
+
 def _endpoint_from_view_func(view_func: ft.RouteCallable | None) -> str:
     """The default endpoint for a view: the function's name."""
     assert view_func is not None, "expected view func if endpoint is not provided."
@@ -445,4 +665,4 @@ def find_package(import_name: str) -> tuple[str | None, str]:
     return None, package_path
 
 
-__all__ = ["Scaffold", "find_package", "setupmethod"]
+__all__ = ["Scaffold", "WebsocketNeedsASGI", "WebsocketView", "find_package", "setupmethod"]

@@ -278,45 +278,116 @@ class Response(ResponseBase):
     def __call__(
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
-        """Send the response (WSGI). A buffered body takes a short path.
+        """Send the response (WSGI). A buffered body takes a short path (:func:`buffered_parts`)."""
+        parts = buffered_parts(self, environ)
+        if parts is None:
+            return super().__call__(environ, start_response)
+        start_response(parts[0], parts[1])
+        if needs_close(self):
+            return ClosingIterator(self.response, self.close)  # type: ignore[arg-type]
+        return self.response  # type: ignore[return-value]
 
-        Werkzeug's general path copies the headers and re-checks the body to
-        fix up ``Location``, ``Content-Length`` and bodiless statuses. A body
-        set with ``set_data`` (a list holding one ``bytes``, its length already
-        in ``Content-Length``) with a status that has a body (not 1xx, 204 or
-        304) and no ``Location`` header, for a request other than ``HEAD``,
-        needs none of that: the result is the same.
-        """
+    def iter_encoded(self) -> t.Iterator[bytes]:
+        """The body as bytes; an async iterable body is iterated on this thread's loop."""
         body = self.response
-        code = self.status_code
-        if (
-            type(body) is list
-            and len(body) == 1
-            and type(body[0]) is bytes
-            and code >= 200
-            and code != 204
-            and code != 304
-            and not self.direct_passthrough
-            and environ.get("REQUEST_METHOD") != "HEAD"
-        ):
-            # One pass over the headers (``in`` on Headers raises and catches
-            # a KeyError per miss).
-            header_list = self.headers.to_wsgi_list()
-            has_length = False
-            for name, _ in header_list:
-                lower = name.lower()
-                if lower == "content-length":
-                    has_length = True
-                elif lower == "location" or lower == "content-location":
-                    break
-            else:
-                if has_length:
-                    start_response(self.status, header_list)
-                    if not self._on_close and type(self).close is ResponseBase.close:
-                        # Closing would do nothing (a list has no ``close``).
-                        return body
-                    return ClosingIterator(body, self.close)
-        return super().__call__(environ, start_response)
+        if _is_async_only(body):
+            from ._async import iterate_async
+
+            return _encoded(iterate_async(aiter(body)))  # type: ignore[arg-type]
+        return super().iter_encoded()
+
+    def close(self) -> None:
+        """Close the body (an async generator too) and run the ``call_on_close`` functions."""
+        body = self.response
+        if _is_async_only(body) and getattr(body, "ag_frame", True) is not None:
+            aclose = getattr(body, "aclose", None)
+            if aclose is not None:
+                from ._async import run_sync
+
+                run_sync(aclose())
+        super().close()
+
+
+#: ``close`` methods that do nothing for a buffered body with no ``call_on_close`` callbacks.
+_PLAIN_CLOSES = (ResponseBase.close, Response.close)
+
+
+def _encoded(items: t.Iterable[str | bytes]) -> t.Iterator[bytes]:
+    for item in items:
+        yield item.encode() if isinstance(item, str) else item
+
+
+def _is_async_only(body: object) -> bool:
+    """Whether a response body can be iterated only with ``async for``."""
+    body_type = type(body)
+    return hasattr(body_type, "__aiter__") and not hasattr(body_type, "__iter__")
+
+
+def buffered_parts(
+    response: ResponseBase, environ: WSGIEnvironment
+) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    """Status line, headers and body of a response with a plain buffered body, else ``None``.
+
+    Both doors send such a response without Werkzeug's general path, which
+    copies the headers and re-checks the body to fix up ``Location``,
+    ``Content-Length`` and bodiless statuses. A body set with ``set_data`` (a
+    list holding one ``bytes``, its length already in ``Content-Length``)
+    with a status that has a body (not 1xx, 204 or 304) and no ``Location``
+    header, for a request other than ``HEAD``, needs none of that: the result
+    is the same.
+    """
+    body = response.response
+    code = response.status_code
+    if (
+        type(body) is not list
+        or len(body) != 1
+        or type(body[0]) is not bytes
+        or code < 200
+        or code == 204
+        or code == 304
+        or response.direct_passthrough
+        or environ.get("REQUEST_METHOD") == "HEAD"
+        or type(response).get_wsgi_response is not ResponseBase.get_wsgi_response
+    ):
+        return None
+    # One pass over the headers (``in`` on Headers raises and catches a
+    # KeyError per miss).
+    header_list = response.headers.to_wsgi_list()
+    has_length = False
+    for name, _ in header_list:
+        lower = name.lower()
+        if lower == "content-length":
+            has_length = True
+        elif lower == "location" or lower == "content-location":
+            return None
+    if not has_length:
+        return None
+    return response.status, header_list, body[0]
+
+
+def needs_close(response: ResponseBase) -> bool:
+    """Whether closing ``response`` after sending a buffered body would do anything."""
+    return bool(response._on_close) or type(response).close not in _PLAIN_CLOSES
+
+
+def wsgi_parts(
+    response: ResponseBase, environ: WSGIEnvironment
+) -> tuple[str, list[tuple[str, str]], t.Iterable[bytes]]:
+    """What ``response(environ, start_response)`` sends: status line, headers, body iterable."""
+    call = type(response).__call__
+    if call is not Response.__call__ and call is not ResponseBase.__call__:
+        # A class that sends itself its own way: ask it.
+        sent: list[t.Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: t.Any = None
+        ) -> None:
+            sent[:] = [status, headers]
+
+        app_iter = response(environ, start_response)  # type: ignore[arg-type]
+        return sent[0], sent[1], app_iter
+    app_iter, status, headers = response.get_wsgi_response(environ)
+    return status, headers, app_iter
 
 
 _R = t.TypeVar("_R", bound=ResponseBase)

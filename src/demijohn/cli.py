@@ -38,6 +38,11 @@ if t.TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from .app import Flask
+    from .asgi import Receive, Scope, Send
+
+    _ASGIApp = t.Callable[[Scope, Receive, Send], t.Awaitable[None]]
+    #: What ``--cert`` (with ``--key``) gives ``run``.
+    _Cert = ssl.SSLContext | tuple[str, str | None] | t.Literal["adhoc"] | None
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -722,6 +727,15 @@ class SeparatedPathType(click.Path):
     help="Enable or disable multithreading.",
 )
 @click.option(
+    "--asgi",
+    is_flag=True,
+    default=False,
+    help=(
+        "Serve through the ASGI door with uvicorn (the 'asgi' extra) instead of Werkzeug's"
+        " server. Automatic when the app has WebSocket routes."
+    ),
+)
+@click.option(
     "--extra-files",
     default=None,
     type=SeparatedPathType(),
@@ -748,7 +762,8 @@ def run_command(
     reload: bool | None,
     debugger: bool | None,
     with_threads: bool,
-    cert: ssl.SSLContext | tuple[str, str | None] | t.Literal["adhoc"] | None,
+    asgi: bool,
+    cert: _Cert,
     extra_files: list[str] | None,
     exclude_patterns: list[str] | None,
 ) -> None:
@@ -759,6 +774,12 @@ def run_command(
 
     The reloader and debugger are enabled by default with the '--debug'
     option.
+
+    With '--asgi', or when the app has WebSocket routes, uvicorn serves
+    the app through its ASGI door: its own reloader (watching the .py
+    files under the current folder and the app's root), and the
+    debugger for HTTP requests. '--with-threads', '--extra-files' and
+    '--exclude-patterns' are Werkzeug's and are not used then.
     """
     app: WSGIApplication
     try:
@@ -780,7 +801,27 @@ def run_command(
     if debugger is None:
         debugger = debug
 
+    reason = _asgi_reason(asgi, app)
     show_server_banner(debug, info.app_import_path)
+    if reason is not None:
+        if extra_files or exclude_patterns:
+            click.secho(
+                " * --extra-files and --exclude-patterns are not used with uvicorn's reloader.",
+                fg="yellow",
+                err=True,
+            )
+        _run_uvicorn(
+            info,
+            t.cast("Flask", app),
+            reason,
+            host=host,
+            port=port,
+            reload=reload,
+            debugger=debugger,
+            debug=debug,
+            cert=cert,
+        )
+        return
     run_simple(
         host,
         port,
@@ -795,6 +836,157 @@ def run_command(
 
 
 run_command.params.insert(0, _debug_option)
+
+#: Set by ``run`` for the process uvicorn's reloader starts: add the debugger or not.
+_DEBUGGER_ENV = "DEMIJOHN_RUN_DEBUGGER"
+
+
+def _asgi_reason(asgi: bool, app: object) -> str | None:
+    """Why ``run`` serves through uvicorn, or ``None`` to use Werkzeug's server."""
+    if asgi:
+        return "--asgi"
+    if not _is_app(app):
+        return None  # the error app of a reloader child whose import failed
+    websocket_rules = [rule for rule in t.cast("Flask", app).url_map.iter_rules() if rule.websocket]
+    if not websocket_rules:
+        return None
+    if is_running_from_reloader():
+        # Werkzeug's reloader holds the socket: a route added by an edit
+        # cannot switch servers under it.
+        click.secho(
+            f" * WebSocket route {websocket_rules[0].rule} is not served by Werkzeug's server:"
+            " restart 'run' to serve it with uvicorn.",
+            fg="yellow",
+            err=True,
+        )
+        return None
+    return f"WebSocket route {websocket_rules[0].rule}"
+
+
+def _import_uvicorn(reason: str) -> ModuleType:
+    try:
+        import uvicorn
+    except ImportError:
+        raise click.ClickException(
+            f"Serving ASGI ({reason}) needs uvicorn: pip install 'demijohn[asgi]'"
+        ) from None
+    return uvicorn
+
+
+def _uvicorn_ssl_files(cert: _Cert) -> tuple[str | None, str | None]:
+    """``--cert``/``--key`` as uvicorn's ``ssl_certfile``/``ssl_keyfile``."""
+    if cert is None:
+        return None, None
+    if isinstance(cert, tuple):
+        return cert[0], cert[1]
+    # Ad-hoc certificates are made by Werkzeug's server, and uvicorn's reloader
+    # must pickle its settings: neither can pass an SSLContext along.
+    raise click.BadParameter(
+        "With uvicorn, use a certificate file and '--key' (not 'adhoc' or an SSLContext).",
+        param_hint="'--cert'",
+    )
+
+
+def _run_uvicorn(
+    info: ScriptInfo,
+    app: Flask,
+    reason: str,
+    *,
+    host: str,
+    port: int,
+    reload: bool,
+    debugger: bool,
+    debug: bool,
+    cert: _Cert,
+) -> None:
+    """Serve ``app`` through its ASGI door with uvicorn, until interrupted."""
+    uvicorn = _import_uvicorn(reason)
+    ssl_certfile, ssl_keyfile = _uvicorn_ssl_files(cert)
+    click.echo(f" * Serving ASGI with uvicorn ({reason})")
+    options: dict[str, t.Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "debug" if debug else "info",
+        "ssl_certfile": ssl_certfile,
+        "ssl_keyfile": ssl_keyfile,
+        # The app answers the lifespan protocol: a failing startup hook stops the server.
+        "lifespan": "on",
+    }
+    if reload and info.create_app is not None:
+        click.secho(
+            " * The reloader needs an app uvicorn can import again ('--app' or FLASK_APP),"
+            " not a create_app function: serving without it.",
+            fg="yellow",
+            err=True,
+        )
+        reload = False
+    if not reload:
+        uvicorn.run(_asgi_for_dev(app, debugger), **options)
+        return
+    # Each process the reloader starts imports the app afresh, found as this
+    # one found it: through the environment it inherits.
+    if info.app_import_path:
+        os.environ["FLASK_APP"] = info.app_import_path
+    os.environ[_DEBUGGER_ENV] = "1" if debugger else "0"
+    uvicorn.run(
+        f"{__name__}:_reloaded_asgi_app",
+        factory=True,
+        reload=True,
+        reload_dirs=[os.getcwd(), app.root_path],
+        **options,
+    )
+
+
+def _reloaded_asgi_app() -> _ASGIApp:
+    """The ASGI app of a process started by uvicorn's reloader for ``run``."""
+    debugger = os.environ.get(_DEBUGGER_ENV) == "1"
+    try:
+        app = ScriptInfo(app_import_path=os.environ.get("FLASK_APP") or None).load_app()
+    except Exception as e:
+        # As in Werkzeug's reloader: keep serving so that fixing the file
+        # reloads, every request showing the error meanwhile (in the
+        # debugger when it is on); requests would hang on a dead process.
+        traceback.print_exc()
+        error = e
+
+        def wsgi_app(environ: WSGIEnvironment, start_response: StartResponse) -> t.NoReturn:
+            raise error from None
+
+        from .app import Flask
+
+        app = Flask(__name__)
+        app.wsgi_app = wsgi_app  # type: ignore[method-assign]
+    return _asgi_for_dev(app, debugger)
+
+
+def _asgi_for_dev(app: Flask, debugger: bool) -> _ASGIApp:
+    """``app``'s ASGI door as uvicorn recognises ASGI 3, with the debugger if asked."""
+    if debugger:
+        _add_debugger(app)
+
+    # A function, not the bound method: uvicorn takes a bound method for ASGI 2.
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        await app.asgi_app(scope, receive, send)
+
+    return asgi
+
+
+def _add_debugger(app: Flask) -> None:
+    """Wrap ``app.wsgi_app`` in Werkzeug's interactive debugger and print its PIN.
+
+    The ASGI door runs a replaced ``wsgi_app`` for every HTTP request, so the
+    debugger page shows for errors there as under Werkzeug's server.
+    """
+    from werkzeug.debug import DebuggedApplication
+
+    debugged = DebuggedApplication(app.wsgi_app, evalex=True)
+    app.wsgi_app = debugged  # type: ignore[method-assign]
+    # Werkzeug prints these only in the child of its own reloader.
+    click.echo(" * Debugger is active!")
+    if debugged.pin is None:
+        click.echo(" * Debugger PIN disabled. DEBUGGER UNSECURED!")
+    else:
+        click.echo(f" * Debugger PIN: {debugged.pin}")
 
 
 @click.command("shell", short_help="Run a shell in the app context.")

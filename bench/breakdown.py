@@ -22,7 +22,7 @@ import sys
 import typing as t
 from pathlib import Path
 
-from scenarios import BY_NAME
+from scenarios import BY_NAME, SCENARIOS
 from worker import Prepared, load_app
 
 APP = Path(__file__).resolve().parent / "apps" / "demijohn_app.py"
@@ -116,9 +116,9 @@ def table(found: dict[str, dict[str, float]]) -> str:
 
 
 def main(names: t.Sequence[str] = (), requests: int = 3000) -> dict[str, dict[str, float]]:
-    """Profile ``names`` (default: every scenario demijohn's app serves); print the table."""
+    """Profile ``names`` (default: the WSGI scenarios demijohn's app serves); print the table."""
     app_unsupported = load_app(APP)[1]
-    chosen = list(names) or [name for name in BY_NAME if name not in app_unsupported]
+    chosen = list(names) or [s.name for s in SCENARIOS if s.name not in app_unsupported]
     found = {name: shares(name, requests) for name in chosen}
     print(table(found))
     return found

@@ -1,11 +1,12 @@
 """The frameworks measured, and the virtualenvs they run from.
 
-demijohn and the bare WSGI ceiling run on the project venv's python. Flask,
-Bottle and Falcon run from ``.bench-venv``, which :func:`ensure_bench_venv`
-creates and keeps up to date from the pinned requirements files beside this
-module (real Flask is never installed into ``.venv``). The libraries both
-sides share (Werkzeug, Jinja2, gunicorn, ...) are pinned there to the versions
-of the project venv, so only the framework layer differs.
+demijohn and the bare WSGI and ASGI floors run on the project venv's python.
+Flask, Bottle, Falcon, Starlette and Quart run from ``.bench-venv``, which
+:func:`ensure_bench_venv` creates and keeps up to date from the pinned
+requirements files beside this module (real Flask is never installed into
+``.venv``). The libraries both sides share (Werkzeug, Jinja2, gunicorn,
+uvicorn, ...) are pinned there to the versions of the project venv, so only
+the framework layer differs.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ SHARED_DEPENDENCIES = (
     "click",
     "blinker",
     "gunicorn",
+    # The ASGI server, and the HTTP parser it is run with.
+    "uvicorn",
+    "httptools",
 )
 
 
@@ -44,7 +48,8 @@ class BenchError(Exception):
 class Framework:
     """One column of the results: an app file run by some venv's python."""
 
-    #: Key used on the command line (``--frameworks demijohn,flask``).
+    #: Key used on the command line (``--frameworks demijohn,flask``), unique
+    #: within its door (WSGI or ASGI).
     name: str
     #: Column header.
     label: str
@@ -55,7 +60,7 @@ class Framework:
 
     @property
     def module(self) -> str:
-        """The app's module name, as gunicorn imports it from ``bench/apps``."""
+        """The app's module name, as gunicorn and uvicorn import it from ``bench/apps``."""
         return Path(self.app).stem
 
 
@@ -71,6 +76,21 @@ BY_NAME: dict[str, Framework] = {framework.name: framework for framework in FRAM
 #: The framework every ratio is taken against, and the ceiling (no framework).
 REFERENCE = "flask"
 CEILING = "wsgi"
+
+#: The ASGI modes' apps. demijohn twice: ``async def`` views, then ``def`` views
+#: (the WSGI modes' app, whose ``def`` views its ASGI door runs in a worker thread).
+ASGI_FRAMEWORKS: tuple[Framework, ...] = (
+    Framework("asgi", "bare ASGI", "apps/asgi_app.py"),
+    Framework("demijohn-async", "demijohn async", "apps/demijohn_async_app.py"),
+    Framework("demijohn-def", "demijohn def", "apps/demijohn_app.py"),
+    Framework("starlette", "Starlette", "apps/starlette_app.py", bench_venv=True),
+    Framework("quart", "Quart", "apps/quart_app.py", bench_venv=True),
+)
+ASGI_BY_NAME: dict[str, Framework] = {framework.name: framework for framework in ASGI_FRAMEWORKS}
+
+#: The ASGI ratios' reference, and the floor (no framework).
+ASGI_REFERENCE = "starlette"
+ASGI_FLOOR = "asgi"
 
 
 def _run_quiet(command: list[str], what: str) -> None:

@@ -6,6 +6,9 @@ WSGI environ and reports thread CPU time, so the figures are the framework's
 own cost per request, without a server or a socket, and do not grow when
 another process takes the core. Rounds interleave the frameworks (and
 alternate their order); the reported figure is the median over rounds.
+
+The ASGI in-process mode (``asgi_inprocess.py``) runs the same rounds with
+``asgi_worker.py`` as the worker script.
 """
 
 from __future__ import annotations
@@ -32,13 +35,17 @@ class Mode:
 FULL = Mode(rounds=9, requests=5000)
 SMOKE = Mode(rounds=1, requests=200)
 
+WORKER = BENCH / "worker.py"
+
 
 class Worker:
     """A running ``worker.py`` subprocess serving one framework's app."""
 
-    def __init__(self, framework: Framework, python: Path, cpu: int | None) -> None:
+    def __init__(
+        self, framework: Framework, python: Path, cpu: int | None, script: Path = WORKER
+    ) -> None:
         self.framework = framework
-        command = [str(python), str(BENCH / "worker.py"), str(BENCH / framework.app)]
+        command = [str(python), str(script), str(BENCH / framework.app)]
         if cpu is not None:
             command += ["--cpu", str(cpu)]
         self.process = subprocess.Popen(
@@ -242,13 +249,17 @@ def measure(
     scenarios: list[Scenario],
     mode: Mode,
     cpu: int | None,
+    script: Path = WORKER,
 ) -> Results:
-    """Run every scenario on every framework, rounds interleaved."""
+    """Run every scenario on every framework, rounds interleaved.
+
+    ``script`` is the worker each framework's app runs in (``worker.py``: WSGI).
+    """
     pythons = {framework.name: python_for(framework) for framework in frameworks}
     workers: list[Worker] = []
     try:
         for framework in frameworks:
-            workers.append(Worker(framework, pythons[framework.name], cpu))
+            workers.append(Worker(framework, pythons[framework.name], cpu, script))
         samples: dict[str, dict[str, list[float] | None]] = {}
         for scenario in scenarios:
             samples[scenario.name] = {}

@@ -155,6 +155,27 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def check_response(name: str, port: int, scenario: Scenario) -> None:
+    """Send the scenario's request to ``name``'s server once; check it like the worker does."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
+    headers = dict(scenario.headers)
+    if scenario.content_type:
+        headers["Content-Type"] = scenario.content_type
+    try:
+        connection.request(
+            scenario.method, scenario.target, body=scenario.body or None, headers=headers
+        )
+        response = connection.getresponse()
+        body = response.read()
+    except OSError as error:
+        raise BenchError(f"{name}: {scenario.name}: {error}") from error
+    finally:
+        connection.close()
+    problems = scenario.problems(response.status, response.getheaders(), body)
+    if problems:
+        raise BenchError(f"{name} over HTTP: {scenario.name}: " + "; ".join(problems))
+
+
 class Server:
     """One framework's app behind its own gunicorn, started and stopped by PID."""
 
@@ -247,25 +268,7 @@ class Server:
 
     def check(self, scenario: Scenario) -> None:
         """Send the scenario's request once and check the response like the worker does."""
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT)
-        headers = dict(scenario.headers)
-        if scenario.content_type:
-            headers["Content-Type"] = scenario.content_type
-        try:
-            connection.request(
-                scenario.method, scenario.target, body=scenario.body or None, headers=headers
-            )
-            response = connection.getresponse()
-            body = response.read()
-        except OSError as error:
-            raise BenchError(f"{self.framework.name}: {scenario.name}: {error}") from error
-        finally:
-            connection.close()
-        problems = scenario.problems(response.status, response.getheaders(), body)
-        if problems:
-            raise BenchError(
-                f"{self.framework.name} over HTTP: {scenario.name}: " + "; ".join(problems)
-            )
+        check_response(self.framework.name, self.port, scenario)
 
     def stop(self) -> None:
         """SIGTERM the master (graceful), then SIGKILL its process group if it lingers."""
@@ -285,10 +288,8 @@ class Server:
                 pass  # gone, as it should be
 
 
-def run_wrk(
-    wrk: str, server: Server, scenario: Scenario, seconds: int, mode: Mode
-) -> dict[str, t.Any]:
-    """One ``wrk`` run; returns ``wrk_report.lua``'s summary."""
+def run_wrk(wrk: str, url: str, scenario: Scenario, seconds: int, mode: Mode) -> dict[str, t.Any]:
+    """One ``wrk`` run against ``url``; returns ``wrk_report.lua``'s summary."""
     command = [
         wrk,
         *("--threads", str(mode.threads)),
@@ -297,7 +298,7 @@ def run_wrk(
         *("--timeout", "5s"),
         *("--script", str(WRK_SCRIPT)),
         *(argument for name, value in scenario.headers for argument in ("-H", f"{name}: {value}")),
-        server.url(scenario),
+        url,
     ]
     environment = {
         **os.environ,
@@ -323,24 +324,30 @@ def run_wrk(
     return summary
 
 
-def measure_once(wrk: str, server: Server, scenario: Scenario, mode: Mode) -> Sample:
-    """Warm up, then one measured run with the server's CPU time read around it."""
-    if mode.warmup_seconds:
-        run_wrk(wrk, server, scenario, mode.warmup_seconds, mode)
-    before = server.cpu_ticks()
-    app_before = server.app_counters()
-    summary = run_wrk(wrk, server, scenario, mode.seconds, mode)
-    app_after = server.app_counters()
-    after = server.cpu_ticks()
+def check_summary(name: str, scenario: Scenario, summary: dict[str, t.Any]) -> None:
+    """Fail on a socket error, or on a response outside the scenario's status class."""
     errors = summary["errors"]
     requests = summary["requests"]
     # wrk counts every response outside 2xx/3xx as a status error.
     expected_status_errors = requests if scenario.status >= 400 else 0
     socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
     if not requests or socket_errors or errors["status"] != expected_status_errors:
-        raise BenchError(f"{server.framework.name}: {scenario.name} over HTTP: wrk saw {summary}")
+        raise BenchError(f"{name}: {scenario.name} over HTTP: wrk saw {summary}")
+
+
+def measure_once(wrk: str, server: Server, scenario: Scenario, mode: Mode) -> Sample:
+    """Warm up, then one measured run with the server's CPU time read around it."""
+    url = server.url(scenario)
+    if mode.warmup_seconds:
+        run_wrk(wrk, url, scenario, mode.warmup_seconds, mode)
+    before = server.cpu_ticks()
+    app_before = server.app_counters()
+    summary = run_wrk(wrk, url, scenario, mode.seconds, mode)
+    app_after = server.app_counters()
+    after = server.cpu_ticks()
+    check_summary(server.framework.name, scenario, summary)
     return Sample(
-        requests=requests,
+        requests=summary["requests"],
         seconds=summary["duration_us"] / 1e6,
         p99_ms=summary["p99_us"] / 1000,
         cpu_seconds=(after - before) / CLOCK_TICKS,

@@ -1,4 +1,7 @@
-"""``bench/RESULTS.md``: the tables of both modes, the targets, the machine notes."""
+"""``bench/RESULTS.md``: the tables of every mode, the targets, the machine notes.
+
+The ASGI modes' sections and targets are ``asgi_report.py``'s.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,18 @@ import importlib.metadata
 import os
 import platform
 import textwrap
+import typing as t
 from pathlib import Path
 
+import asgi_http
+import asgi_inprocess
+import asgi_report
 import breakdown
 import inprocess
 import overhttp
 from frameworks import BENCH, REFERENCE, SHARED_DEPENDENCIES
-from scenarios import BY_NAME
+from scenarios import BY_NAME, RETURN_FORM_NAMES
+from targets import Target, target, targets_table
 
 RESULTS = BENCH / "RESULTS.md"
 
@@ -93,9 +101,25 @@ class Machine:
 
 
 def inprocess_tables(results: inprocess.Results) -> str:
-    """The in-process tables: µs per request, then the ratios (if several frameworks ran)."""
-    ratios = results.ratio_table()
-    return results.table() + (f"\n\n{ratios}" if ratios else "")
+    """The in-process tables: µs per request, ratios (if several frameworks ran), return forms.
+
+    The return forms' table has the frameworks that serve them (demijohn, Flask) only.
+    """
+    main = [s for s in results.scenarios if s.name not in RETURN_FORM_NAMES]
+    returns = [s for s in results.scenarios if s.name in RETURN_FORM_NAMES]
+    tables = []
+    if main:
+        core = dataclasses.replace(results, scenarios=main)
+        tables += [core.table(), core.ratio_table()]
+    served = [
+        framework
+        for framework in results.frameworks
+        if any(results.median(s.name, framework.name) is not None for s in returns)
+    ]
+    if served:
+        forms = dataclasses.replace(results, scenarios=returns, frameworks=served)
+        tables += ["What each return form of a view costs:", forms.table()]
+    return "\n\n".join(table for table in tables if table)
 
 
 def http_tables(results: overhttp.Results) -> str:
@@ -148,26 +172,10 @@ def breakdown_text(found: dict[str, dict[str, float]]) -> str:
     return f"{breakdown.table(found)}\n\n{prose}"
 
 
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """One of issue 9's targets, and whether this run meets it."""
-
-    what: str
-    goal: str
-    measured: float | None
-    met: bool | None
-
-
-def _target(what: str, measured: float | None, goal: float, at_least: bool) -> Target:
-    sign = "≥" if at_least else "≤"
-    met = None if measured is None else (measured >= goal if at_least else measured <= goal)
-    return Target(what, f"{sign} {goal:.2f}", measured, met)
-
-
 def targets(in_process: inprocess.Results, over_http: overhttp.Results) -> list[Target]:
     """Issue 9's targets, measured on this run."""
     found = [
-        _target(
+        target(
             f"in-process {BY_NAME[name].title}: Flask ÷ demijohn",
             in_process.ratio(name, REFERENCE, "demijohn"),
             minimum,
@@ -179,7 +187,7 @@ def targets(in_process: inprocess.Results, over_http: overhttp.Results) -> list[
     for scenario in in_process.scenarios:
         if scenario.sync_twin in in_process.samples:
             found.append(
-                _target(
+                target(
                     f"in-process {scenario.title}: demijohn's ÷ its sync twin's",
                     in_process.twin_ratio(scenario, "demijohn"),
                     ASYNC_TARGET,
@@ -188,7 +196,7 @@ def targets(in_process: inprocess.Results, over_http: overhttp.Results) -> list[
             )
     for scenario in over_http.scenarios:
         found.append(
-            _target(
+            target(
                 f"HTTP {scenario.title}: demijohn's CPU above bare WSGI ÷ Flask's",
                 over_http.paired_above_floor_ratio(scenario.name, "demijohn"),
                 HTTP_CPU_TARGET,
@@ -196,7 +204,7 @@ def targets(in_process: inprocess.Results, over_http: overhttp.Results) -> list[
             )
         )
         found.append(
-            _target(
+            target(
                 f"HTTP {scenario.title}: demijohn's app CPU in the worker above bare WSGI"
                 " ÷ Flask's",
                 over_http.paired_above_floor_ratio(scenario.name, "demijohn", overhttp.APP_CPU),
@@ -205,7 +213,7 @@ def targets(in_process: inprocess.Results, over_http: overhttp.Results) -> list[
             )
         )
         found.append(
-            _target(
+            target(
                 f"HTTP {scenario.title}: demijohn's req/s ÷ Flask's",
                 over_http.paired_ratio(scenario.name, "demijohn", REFERENCE, "requests_per_second"),
                 HTTP_RPS_TARGET,
@@ -216,7 +224,7 @@ def targets(in_process: inprocess.Results, over_http: overhttp.Results) -> list[
     if "demijohn" in memory and REFERENCE in memory:
         for when, label in (("after_boot", "after boot"), ("after_runs", "after the runs")):
             found.append(
-                _target(
+                target(
                     f"idle worker's resident size {label}: demijohn's ÷ Flask's",
                     memory["demijohn"][when] / memory[REFERENCE][when],
                     MEMORY_TARGET,
@@ -226,19 +234,9 @@ def targets(in_process: inprocess.Results, over_http: overhttp.Results) -> list[
     return found
 
 
-def targets_table(found: list[Target]) -> str:
-    """The Markdown table of the targets."""
-    lines = ["| Target | Goal | Measured | Met |", "|---|---|---|---|"]
-    for target in found:
-        measured = "n/a" if target.measured is None else f"{target.measured:.2f}"
-        met = "n/a" if target.met is None else ("yes" if target.met else "**no**")
-        lines.append(f"| {target.what} | {target.goal} | {measured} | {met} |")
-    return "\n".join(lines)
-
-
-def _versions(results: inprocess.Results) -> str:
+def _versions(*infos: dict[str, dict[str, t.Any]]) -> str:
     seen: dict[str, str] = {}
-    for info in results.info.values():
+    for info in (one for found in infos for one in found.values()):
         for package, version in info["versions"].items():
             if version and package not in ("werkzeug", "jinja2"):
                 seen.setdefault(package, version)
@@ -250,7 +248,7 @@ def _versions(results: inprocess.Results) -> str:
 
 def _prose(text: str) -> str:
     """One Markdown paragraph, reflowed (the f-strings below break lines anywhere)."""
-    return textwrap.fill(" ".join(text.split()), width=79)
+    return textwrap.fill(" ".join(text.split()), width=79, break_on_hyphens=False)
 
 
 def document(
@@ -259,20 +257,25 @@ def document(
     signals: dict[str, float],
     profile: dict[str, dict[str, float]],
     machine: Machine,
+    *,
+    asgi_in_process: asgi_inprocess.Results | None = None,
+    asgi_over_http: asgi_http.Results | None = None,
 ) -> str:
-    """The whole of ``bench/RESULTS.md``."""
+    """The whole of ``bench/RESULTS.md`` (the ASGI sections if those modes ran)."""
     python = next(iter(in_process.info.values()))
+    versions = [in_process.info, *([asgi_in_process.measured.info] if asgi_in_process else [])]
     mode, http_mode = in_process.mode, over_http.mode
     pinned = "pinned to one core" if in_process.cpu is not None else "not pinned"
     sections = [
         "# Benchmark results",
-        _prose(f"""Written by `.venv/bin/python bench/run.py --write` (both modes, one run)
-            on {machine.date}. Every response of every run is checked. Each framework
-            serves the same small app (`bench/apps/`); bare WSGI is the ceiling: the
-            same responses with no framework at all (dispatch, JSON, form parsing and
-            Jinja2 by hand, in pure Python: Falcon's compiled parts can come in under
-            it). "n/a": the app cannot serve the scenario (no sessions, or
-            no `async def` views under WSGI)."""),
+        _prose(f"""Written by `.venv/bin/python bench/run.py --write` (every mode, one
+            run) on {machine.date}. Every response of every run is checked. Each
+            framework serves the same small app (`bench/apps/`); bare WSGI is the
+            ceiling: the same responses with no framework at all (dispatch, JSON, form
+            parsing and Jinja2 by hand, in pure Python: Falcon's compiled parts can
+            come in under it), and bare ASGI is its ASGI counterpart. "n/a": the app
+            cannot serve the scenario (no sessions, no `async def` views under WSGI, or
+            no Flask-style return values)."""),
         "## In-process: the framework's own CPU time",
         _prose(f"""Each app is called directly as a WSGI application with a prepared
             environ, in its own subprocess ({pinned}; no server, no socket). The figure
@@ -281,7 +284,10 @@ def document(
             interleaved rounds of {mode.requests} requests. Lower is better; the
             second table gives the ratios to Flask and to the bare WSGI ceiling. An
             `async def` view runs right after its sync twin in each round, and its
-            cost over the twin is the median of the per-round ratios."""),
+            cost over the twin is the median of the per-round ratios. The last table
+            times each form a view may return (`/return/<form>`: a string, a dict, a
+            list, the tuples, a response, a redirect, `jsonify`) on demijohn and
+            Flask."""),
         inprocess_tables(in_process),
         "## Over HTTP: gunicorn, 2 sync workers, driven by wrk",
         _prose(f"""Each app runs in its own gunicorn (`bench/gunicorn_conf.py`: 2 sync
@@ -314,10 +320,20 @@ def document(
             request yet) and again after all the runs, with each framework's benchmark
             app."""),
         over_http.memory_table(),
+        *(asgi_report.in_process_section(asgi_in_process) if asgi_in_process else ()),
+        *(asgi_report.http_section(asgi_over_http) if asgi_over_http else ()),
         "## Signals with nobody connected",
         signals_text(signals),
         "## Targets (issue 9)",
         targets_table(targets(in_process, over_http)),
+        *(
+            [
+                "## Targets (ASGI and return forms)",
+                targets_table(asgi_report.targets(in_process, asgi_in_process, asgi_over_http)),
+            ]
+            if asgi_in_process and asgi_over_http
+            else ()
+        ),
         "## Where demijohn's time goes",
         breakdown_text(profile),
         "## Machine",
@@ -329,15 +345,15 @@ def document(
                 f" {python['python']}",
                 f"- Load average (1/5/15 min) before the run: {machine.load_before};"
                 f" after: {machine.load_after}",
-                f"- Versions: {_versions(in_process)}",
+                f"- Versions: {_versions(*versions)}",
                 "- Shared machine: wall-clock figures (requests/s, p99) move with whatever"
                 " else runs; CPU-time figures much less. Compare ratios within one run.",
             ]
         ),
-        "Reproduce (both modes; the HTTP mode needs `wrk`: `apt-get install wrk`):",
+        "Reproduce (every mode; the HTTP modes need `wrk`: `apt-get install wrk`):",
         "```sh\n.venv/bin/python bench/run.py --write\n```",
-        _prose("""`--mode inprocess` or `--mode http` runs one mode (tables on stdout),
-            `--scenarios` and `--frameworks` pick a subset, `--json` prints every
-            sample."""),
+        _prose("""`--mode inprocess`, `--mode http`, `--mode asgi-inprocess` or `--mode
+            asgi-http` runs one mode (tables on stdout), `--scenarios` and
+            `--frameworks` pick a subset, `--json` prints every sample."""),
     ]
     return "\n\n".join(sections) + "\n"

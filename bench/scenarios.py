@@ -7,6 +7,10 @@ Adding a scenario is one :class:`Scenario` entry here plus the matching route
 in each app under ``bench/apps/``. An app that cannot serve a scenario (the
 bare WSGI ceiling has no sessions, say) lists its name in the app module's
 ``UNSUPPORTED`` set and the table shows "n/a" for it.
+
+The WSGI modes run :data:`SCENARIOS` (and, in process, :data:`RETURN_FORMS`);
+the ASGI modes run the scenarios named in :data:`ASGI_SCENARIOS` (and, in
+process, the return forms again, through demijohn's ASGI door).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class Scenario:
     expect_json: t.Any = None
     #: Expected prefix of the ``Content-Type`` response header.
     expect_content_type: str | None = None
+    #: Other response headers expected, with their exact values.
+    expect_headers: tuple[tuple[str, str], ...] = ()
     #: The scenario serving the same view written synchronously: the results
     #: also report this one's time over that one's (the cost of ``async def``).
     sync_twin: str | None = None
@@ -76,6 +82,10 @@ class Scenario:
                 found.append(
                     f"Content-Type {content_type!r}, expected {self.expect_content_type!r}"
                 )
+        for name, expected in self.expect_headers:
+            value = next((v for k, v in headers if k.lower() == name.lower()), None)
+            if value != expected:
+                found.append(f"{name} {value!r}, expected {expected!r}")
         return found
 
 
@@ -183,4 +193,56 @@ SCENARIOS += (
 #: dominates there, so a few request shapes tell the story (and keep it short).
 HTTP_SCENARIOS: tuple[str, ...] = ("hello", "json", "routing", "template", "form")
 
-BY_NAME: dict[str, Scenario] = {scenario.name: scenario for scenario in SCENARIOS}
+#: What the ASGI modes run on every app (bare ASGI, demijohn, Starlette, Quart).
+ASGI_SCENARIOS: tuple[str, ...] = ("hello", "json", "routing", "form")
+
+
+def _return_form(name: str, returned: str, *, status: int = 200, **expected: t.Any) -> Scenario:
+    return Scenario(
+        name=f"return-{name}",
+        title=f"view returns `{returned}`",
+        path=f"/return/{name}",
+        status=status,
+        **expected,
+    )
+
+
+_TEXT: dict[str, t.Any] = {"expect_body": b"text", "expect_content_type": "text/html"}
+_X_A = (("X-A", "b"),)
+
+#: What turning a view's return value into a response costs, one scenario per
+#: form Flask documents. Only demijohn's and Flask's apps serve them: each at
+#: ``/return/<name>``, each view returning its form and nothing else.
+RETURN_FORMS: tuple[Scenario, ...] = (
+    _return_form("str", '"text"', **_TEXT),
+    _return_form("dict", '{"a": 1}', expect_json={"a": 1}, expect_content_type="application/json"),
+    _return_form(
+        "list", "[1, 2, 3]", expect_json=[1, 2, 3], expect_content_type="application/json"
+    ),
+    _return_form(
+        "headers",
+        '("text", {"Content-Type": "text/plain"})',
+        expect_body=b"text",
+        expect_content_type="text/plain",
+    ),
+    _return_form("status", '("text", 201)', status=201, **_TEXT),
+    _return_form(
+        "status-headers", '("text", 201, {"X-A": "b"})', status=201, expect_headers=_X_A, **_TEXT
+    ),
+    _return_form(
+        "status-header-list",
+        '("text", 201, [("X-A", "b")])',
+        status=201,
+        expect_headers=_X_A,
+        **_TEXT,
+    ),
+    _return_form("response", 'Response("text")', **_TEXT),
+    _return_form("redirect", 'redirect("/x")', status=302, expect_headers=(("Location", "/x"),)),
+    _return_form(
+        "jsonify", "jsonify(a=1)", expect_json={"a": 1}, expect_content_type="application/json"
+    ),
+)
+#: For the ``UNSUPPORTED`` set of the apps that serve no return-form scenario.
+RETURN_FORM_NAMES: frozenset[str] = frozenset(scenario.name for scenario in RETURN_FORMS)
+
+BY_NAME: dict[str, Scenario] = {scenario.name: scenario for scenario in (*SCENARIOS, *RETURN_FORMS)}

@@ -14,10 +14,16 @@ answers JSON commands, one per line on stdin, with one JSON line on stdout:
 
 Any failure answers ``{"ok": false, "error": "..."}``. Standard library only,
 besides Werkzeug (present in every framework venv) for the environ.
+
+``asgi_worker.py`` answers the same commands for an ASGI app: :func:`serve`
+takes how to open the app (:data:`Opener`), and this module's is
+:func:`wsgi_session`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
 import importlib.metadata
 import importlib.util
@@ -37,10 +43,22 @@ from werkzeug.test import EnvironBuilder
 WARMUP_REQUESTS = 50
 
 #: The distributions whose versions the worker reports (those installed).
-FRAMEWORK_PACKAGES = ("demijohn", "flask", "asgiref", "bottle", "falcon")
+FRAMEWORK_PACKAGES = ("demijohn", "flask", "asgiref", "bottle", "falcon", "starlette", "quart")
 
 StartResponse = t.Callable[..., t.Callable[[bytes], object]]
 WSGIApp = t.Callable[[dict[str, t.Any], StartResponse], t.Iterable[bytes]]
+
+
+class Runner(t.Protocol):
+    """A scenario made ready for one app (:class:`Prepared` for WSGI)."""
+
+    def run(self, n: int) -> int:
+        """Call the app ``n`` times, checking every response; return the CPU ns spent."""
+        ...
+
+
+#: Given the loaded app, a context in which scenarios are prepared for it.
+Opener = t.Callable[[t.Any], t.ContextManager[t.Callable[[Scenario], Runner]]]
 
 
 class ScenarioFailed(Exception):
@@ -162,29 +180,45 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def serve(app_file: Path, out: t.TextIO) -> None:
-    """Load the app, then answer commands from stdin until EOF."""
+def wsgi_session(app: WSGIApp) -> t.ContextManager[t.Callable[[Scenario], Runner]]:
+    """The :data:`Opener` of WSGI apps: nothing to start or stop around the requests."""
+    return contextlib.nullcontext(functools.partial(Prepared, app))
 
-    def reply(message: dict[str, t.Any]) -> None:
-        out.write(json.dumps(message) + "\n")
-        out.flush()
 
-    try:
-        app, unsupported = load_app(app_file)
-    except BaseException:
-        reply({"ok": False, "error": traceback.format_exc()})
-        return
-    reply(
-        {
-            "ok": True,
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "versions": {
-                name: _version(name) for name in (*FRAMEWORK_PACKAGES, "werkzeug", "jinja2")
-            },
-        }
-    )
-    prepared: dict[str, Prepared] = {}
+def _reply(out: t.TextIO, message: dict[str, t.Any]) -> None:
+    out.write(json.dumps(message) + "\n")
+    out.flush()
+
+
+def serve(app_file: Path, out: t.TextIO, open_app: Opener = wsgi_session) -> None:
+    """Load and open the app, then answer commands from stdin until EOF."""
+    reply = functools.partial(_reply, out)
+    with contextlib.ExitStack() as stack:
+        try:
+            app, unsupported = load_app(app_file)
+            prepare = stack.enter_context(open_app(app))
+        except BaseException:
+            reply({"ok": False, "error": traceback.format_exc()})
+            return
+        reply(
+            {
+                "ok": True,
+                "python": platform.python_version(),
+                "implementation": platform.python_implementation(),
+                "versions": {
+                    name: _version(name) for name in (*FRAMEWORK_PACKAGES, "werkzeug", "jinja2")
+                },
+            }
+        )
+        _answer(reply, prepare, unsupported)
+
+
+def _answer(
+    reply: t.Callable[[dict[str, t.Any]], None],
+    prepare: t.Callable[[Scenario], Runner],
+    unsupported: frozenset[str],
+) -> None:
+    prepared: dict[str, Runner] = {}
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -195,7 +229,7 @@ def serve(app_file: Path, out: t.TextIO) -> None:
                 if name in unsupported:
                     reply({"ok": False, "na": True})
                     continue
-                scenario = prepared[name] = Prepared(app, BY_NAME[name])
+                scenario = prepared[name] = prepare(BY_NAME[name])
                 scenario.run(WARMUP_REQUESTS)
                 reply({"ok": True})
             elif command["cmd"] == "run":
@@ -206,7 +240,7 @@ def serve(app_file: Path, out: t.TextIO) -> None:
             reply({"ok": False, "error": traceback.format_exc()})
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], open_app: Opener = wsgi_session) -> int:
     """Entry point: ``worker.py APP_FILE [--cpu N]``."""
     if "--cpu" in argv:
         index = argv.index("--cpu")
@@ -219,7 +253,7 @@ def main(argv: list[str]) -> int:
     # Protocol messages own the real stdout; anything the app prints goes to stderr.
     out = sys.stdout
     sys.stdout = sys.stderr
-    serve(Path(argv[0]).resolve(), out)
+    serve(Path(argv[0]).resolve(), out, open_app)
     return 0
 
 

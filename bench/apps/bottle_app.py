@@ -15,11 +15,12 @@ import typing as t
 from pathlib import Path
 
 from bottle import Bottle, jinja2_template, request, response
-from scenarios import FORM_FIELDS, TEMPLATE_ITEMS
+from scenarios import FORM_FIELDS, RETURN_FORM_NAMES, TEMPLATE_ITEMS
 
 #: Scenarios this app cannot serve: Bottle has no sessions (its signed cookies
-#: are a format of its own) and no ``async def`` views under WSGI.
-UNSUPPORTED: frozenset[str] = frozenset({"session", "async"})
+#: are a format of its own) and no ``async def`` views under WSGI; the return
+#: forms are Flask's API.
+UNSUPPORTED: frozenset[str] = frozenset({"session", "async"}) | RETURN_FORM_NAMES
 
 TEMPLATES = [str(Path(__file__).resolve().parent / "templates")]
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import falcon
 import jinja2
-from scenarios import FORM_FIELDS, TEMPLATE_ITEMS
+from scenarios import FORM_FIELDS, RETURN_FORM_NAMES, TEMPLATE_ITEMS
 
 #: Scenarios this app cannot serve: Falcon has no sessions, and its WSGI app
-#: takes no coroutine responders (``async`` is falcon.asgi's).
-UNSUPPORTED: frozenset[str] = frozenset({"session", "async"})
+#: takes no coroutine responders (``async`` is falcon.asgi's); the return forms
+#: are Flask's API.
+UNSUPPORTED: frozenset[str] = frozenset({"session", "async"}) | RETURN_FORM_NAMES
 
 templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),

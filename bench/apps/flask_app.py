@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, Flask, Response, g, render_template, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from scenarios import FORM_FIELDS, TEMPLATE_ITEMS
 
 app = Flask(__name__)
@@ -81,3 +91,54 @@ def hooked_view() -> str:
 
 
 app.register_blueprint(hooked)
+
+
+# The return forms (``RETURN_FORMS`` in scenarios.py): each view returns one form.
+@app.get("/return/str")
+def return_str() -> str:
+    return "text"
+
+
+@app.get("/return/dict")
+def return_dict() -> dict[str, int]:
+    return {"a": 1}
+
+
+@app.get("/return/list")
+def return_list() -> list[int]:
+    return [1, 2, 3]
+
+
+@app.get("/return/headers")
+def return_headers() -> tuple[str, dict[str, str]]:
+    return "text", {"Content-Type": "text/plain"}
+
+
+@app.get("/return/status")
+def return_status() -> tuple[str, int]:
+    return "text", 201
+
+
+@app.get("/return/status-headers")
+def return_status_headers() -> tuple[str, int, dict[str, str]]:
+    return "text", 201, {"X-A": "b"}
+
+
+@app.get("/return/status-header-list")
+def return_status_header_list() -> tuple[str, int, list[tuple[str, str]]]:
+    return "text", 201, [("X-A", "b")]
+
+
+@app.get("/return/response")
+def return_response() -> Response:
+    return Response("text")
+
+
+@app.get("/return/redirect")
+def return_redirect() -> t.Any:
+    return redirect("/x")
+
+
+@app.get("/return/jsonify")
+def return_jsonify() -> Response:
+    return jsonify(a=1)

@@ -13,13 +13,13 @@ import urllib.parse
 from pathlib import Path
 
 import jinja2
-from scenarios import FORM_FIELDS, TEMPLATE_ITEMS
+from scenarios import FORM_FIELDS, RETURN_FORM_NAMES, TEMPLATE_ITEMS
 
 StartResponse = t.Callable[..., t.Any]
 
 #: Scenarios this app cannot serve: no signed sessions, no coroutines (a WSGI
-#: callable is synchronous by definition).
-UNSUPPORTED: frozenset[str] = frozenset({"session", "async"})
+#: callable is synchronous by definition); the return forms are Flask's API.
+UNSUPPORTED: frozenset[str] = frozenset({"session", "async"}) | RETURN_FORM_NAMES
 
 _HTML = "text/html; charset=utf-8"
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import queue
 import sys
 import threading
 import typing as t
@@ -415,30 +416,90 @@ async def run_in_bridge(context: contextvars.Context, func: t.Callable[..., T], 
     return outcome.value  # type: ignore[no-any-return]
 
 
-def run_in_worker(
-    executor: concurrent.futures.Executor,
-    context: contextvars.Context,
-    func: t.Callable[..., T],
-    *args: t.Any,
-) -> asyncio.Future[T]:
-    """Run ``func(*args)`` in ``executor`` within ``context``.
+class WorkerPool:
+    """Threads that run synchronous calls for an event loop (the ASGI door's workers).
 
-    Coroutines it runs through :func:`run_sync` are scheduled on the calling
-    (server) loop. Successive calls may share one ``context`` (a streamed
-    body is iterated chunk by chunk in the context its view ran in).
+    Lighter than ``loop.run_in_executor``: a call is one queue put, and its
+    outcome one ``call_soon_threadsafe`` setting an asyncio future, with no
+    :class:`concurrent.futures.Future` and its lock and callbacks in
+    between. Threads are started as calls find none idle, up to ``size``;
+    they are daemons, so an abandoned call never holds up interpreter exit.
     """
-    loop = asyncio.get_running_loop()
-    return loop.run_in_executor(executor, _call_in_worker, loop, context, func, args)
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def run(
+        self, context: contextvars.Context, func: t.Callable[..., T], *args: t.Any
+    ) -> asyncio.Future[T]:
+        """Run ``func(*args)`` in a worker thread within ``context``; await the result.
+
+        Coroutines it runs through :func:`run_sync` are scheduled on the
+        calling (server) loop. Successive calls may share one ``context`` (a
+        streamed body is iterated chunk by chunk in the context its view ran in).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._calls.put((loop, future, context, func, args))
+        if self._idle == 0 and len(self._threads) < self.size:
+            self._start_thread()
+        return future
+
+    def _start_thread(self) -> None:
+        with self._lock:
+            if len(self._threads) >= self.size:
+                return
+            thread = threading.Thread(
+                target=self._work, name=f"{self.name}_{len(self._threads)}", daemon=True
+            )
+            self._threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        calls = self._calls
+        while True:
+            with self._lock:
+                self._idle += 1
+            call = calls.get()
+            with self._lock:
+                self._idle -= 1
+            if call is None:
+                return
+            loop, future, context, func, args = call
+            del call
+            _local.server_loop = loop
+            try:
+                result = context.run(func, *args)
+            except BaseException as exc:
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+                del exc
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
+                del result
+            finally:
+                _local.server_loop = None
+            del loop, future, context, func, args
 
 
-def _call_in_worker(
-    loop: asyncio.AbstractEventLoop,
-    context: contextvars.Context,
-    func: t.Callable[..., T],
-    args: tuple[t.Any, ...],
-) -> T:
-    _local.server_loop = loop
-    try:
-        return context.run(func, *args)
-    finally:
-        _local.server_loop = None
+#: A queued :class:`WorkerPool` call: the loop, its future, the context, the function, arguments.
+_Call = tuple[
+    asyncio.AbstractEventLoop,
+    "asyncio.Future[t.Any]",
+    contextvars.Context,
+    t.Callable[..., t.Any],
+    tuple[t.Any, ...],
+]
+
+
+def _settle(future: asyncio.Future[T], result: T, error: BaseException | None) -> None:
+    if future.cancelled():
+        return  # the awaiting task gave up (the client went away)
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

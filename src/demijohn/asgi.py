@@ -33,21 +33,22 @@ import sys
 import tempfile
 import threading
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from ._async import await_in, run_in_bridge, run_in_worker
+from werkzeug.wrappers import Response as ResponseBase
+
+from ._async import WorkerPool, await_in, run_in_bridge
 from .wrappers import _is_async_only, buffered_parts, needs_close, wsgi_parts
 
 if t.TYPE_CHECKING:
-    from werkzeug.wrappers import Response as ResponseBase
-
     from .app import Flask
 
 Scope = t.MutableMapping[str, t.Any]
 Message = t.MutableMapping[str, t.Any]
 Receive = t.Callable[[], t.Awaitable[Message]]
 Send = t.Callable[[Message], t.Awaitable[None]]
+
+_base_get_wsgi_response = ResponseBase.get_wsgi_response
 
 #: Request bodies larger than this are spooled to a temporary file.
 SPOOL_MAX_SIZE = 1024 * 1024
@@ -64,27 +65,23 @@ _Runner = t.Callable[..., t.Awaitable[t.Any]]
 #: once it is sent.
 _Parts = tuple[int, list[tuple[bytes, bytes]], t.Any, t.Callable[[], None] | None]
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
 
 
-def _worker_pool() -> ThreadPoolExecutor:
-    if _executor is not None:
-        return _executor
-    return _make_worker_pool()
-
-
-def _make_worker_pool() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            size = int(os.environ.get("DEMIJOHN_ASGI_THREADS", "40"))
-            _executor = ThreadPoolExecutor(size, thread_name_prefix="demijohn-asgi")
-        return _executor
+def worker_pool() -> WorkerPool:
+    """The threads that run synchronous endpoints (``DEMIJOHN_ASGI_THREADS``, default 40)."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                size = int(os.environ.get("DEMIJOHN_ASGI_THREADS", "40"))
+                _pool = WorkerPool(size, "demijohn-asgi")
+    return _pool
 
 
 def _in_thread(context: contextvars.Context, func: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-    return run_in_worker(_worker_pool(), context, func, *args)
+    return (_pool or worker_pool()).run(context, func, *args)
 
 
 async def asgi_app(app: Flask, scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,6 +172,17 @@ def _asgi_parts(environ: dict[str, t.Any], response: ResponseBase) -> _Parts:
             body = b""
         headers = response.get_wsgi_headers(environ).to_wsgi_list()
         return code, _asgi_headers(headers), body, response.close
+    if response.is_sequence and type(response).get_wsgi_response is _base_get_wsgi_response:
+        # A body in memory with headers Werkzeug must fix up first (a
+        # redirect's ``Location``, HEAD, 304): still one message, no hops.
+        headers = response.get_wsgi_headers(environ).to_wsgi_list()
+        code = response.status_code
+        if environ["REQUEST_METHOD"] == "HEAD" or code < 200 or code in (204, 304):
+            data = b""
+        else:
+            data = b"".join(response.iter_encoded())
+        close = response.close if needs_close(response) else None
+        return code, _asgi_headers(headers), data, close
     status, headers, app_iter = wsgi_parts(response, environ)
     return _status_code(status), _asgi_headers(headers), app_iter, getattr(app_iter, "close", None)
 

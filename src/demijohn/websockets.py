@@ -77,7 +77,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.sansio.utils import get_current_url
 
-from ._async import run_in_bridge, run_in_worker, run_sync
+from ._async import WorkerPool, run_in_bridge, run_sync
 from .asgi import make_environ
 from .globals import _cv_request, _cv_websocket
 from .scaffold import WebsocketNeedsASGI as WebsocketNeedsASGI
@@ -96,11 +96,11 @@ T = t.TypeVar("T")
 #: Messages from the client held unread, at most; past that, reading waits.
 INBOX_SIZE = 32
 
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
 
 
-def _handler_pool() -> concurrent.futures.ThreadPoolExecutor:
+def _handler_pool() -> WorkerPool:
     """The threads of ``def`` handlers' connections, one per open connection.
 
     Bounded, and apart from the HTTP door's pool: open sockets cannot take
@@ -110,9 +110,7 @@ def _handler_pool() -> concurrent.futures.ThreadPoolExecutor:
     with _pool_lock:
         if _pool is None:
             size = int(os.environ.get("DEMIJOHN_WEBSOCKET_THREADS", "100"))
-            _pool = concurrent.futures.ThreadPoolExecutor(
-                size, thread_name_prefix="demijohn-websocket"
-            )
+            _pool = WorkerPool(size, "demijohn-websocket")
         return _pool
 
 
@@ -423,7 +421,7 @@ async def serve_websocket(app: Flask, scope: Scope, receive: Receive, send: Send
         if _handler_is_async(app, ctx.request):
             await run_in_bridge(context, _run_pipeline, app, ctx, ws)
         else:
-            await run_in_worker(_handler_pool(), context, _run_pipeline, app, ctx, ws)
+            await _handler_pool().run(context, _run_pipeline, app, ctx, ws)
     finally:
         reader.cancel()
         # If this task was cancelled while a ``def`` handler waits in

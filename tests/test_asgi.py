@@ -305,6 +305,50 @@ def test_disconnect_closes_the_stream(app: demijohn.Flask) -> None:
     assert torn_down.wait(5)
 
 
+def test_disconnect_closes_an_async_stream_and_tears_down(app: demijohn.Flask) -> None:
+    closed: list[str] = []
+    torn_down: list[str] = []
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        torn_down.append(request.path)
+
+    @app.route("/")
+    async def endless() -> demijohn.Response:
+        @demijohn.stream_with_context
+        async def gen() -> t.AsyncIterator[str]:
+            try:
+                for i in range(10_000):
+                    await asyncio.sleep(0.005)
+                    yield f"{request.path} {i}\n"
+            finally:
+                closed.append("closed")
+
+        return demijohn.Response(gen())
+
+    async def main() -> list[t.Any]:
+        received: list[t.Any] = []
+        disconnected = asyncio.Event()
+
+        async def receive() -> dict[str, t.Any]:
+            await disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, t.Any]) -> None:
+            received.append(message)
+            if len(received) == 5:
+                disconnected.set()
+
+        await asyncio.wait_for(app(_scope(), receive, send), timeout=10)
+        return received
+
+    received = asyncio.run(main())
+    assert received[1]["body"] == b"/ 0\n"
+    assert len(received) < 100
+    assert closed == ["closed"]
+    assert torn_down == ["/"]
+
+
 def test_lifespan() -> None:
     app = demijohn.Flask("lifespan_app", static_folder=None)
     sent: list[t.Any] = []

@@ -4,6 +4,7 @@ a client that goes away closes the generator, and the worker serves the next req
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from servers import free_port, running_server
 from werkzeug.serving import make_server
 
 from demijohn import Flask, Response, request, stream_with_context
+from demijohn import g as demijohn_g
 
 WAIT = 10.0  # seconds: the bound of every wait below
 
@@ -169,3 +171,102 @@ def test_gunicorn_streams_the_first_chunk_early(tmp_path: Path) -> None:
         assert next(lines) == "first"  # sent while the worker still waits
         release.touch()
         assert next(lines) == "second"
+
+
+# -- async generators, through both doors (the ``app`` fixture) -------------------
+
+
+def test_response_of_an_async_generator(app: Flask) -> None:
+    closed: list[str] = []
+
+    @app.get("/agen")
+    async def agen_view() -> Response:
+        async def generate() -> t.AsyncIterator[str]:
+            try:
+                for i in range(3):
+                    await asyncio.sleep(0)
+                    yield f"part {i};"
+            finally:
+                closed.append("closed")
+
+        return Response(generate(), mimetype="text/plain", headers={"X-Kind": "async"})
+
+    response = app.test_client().get("/agen")
+    assert response.status_code == 200
+    assert response.headers["X-Kind"] == "async"
+    assert response.text == "part 0;part 1;part 2;"
+    assert closed == ["closed"]
+
+
+def test_head_of_an_async_generator_sends_no_body_and_closes_it(app: Flask) -> None:
+    started: list[str] = []
+
+    @app.get("/agen")
+    async def agen_view() -> Response:
+        async def generate() -> t.AsyncIterator[bytes]:
+            started.append("started")
+            yield b"body"
+
+        return Response(generate())
+
+    response = app.test_client().head("/agen")
+    assert response.status_code == 200
+    assert response.data == b""
+
+
+def test_stream_with_context_over_an_async_generator(app: Flask) -> None:
+    teardowns: list[str] = []
+
+    @app.teardown_request
+    def record(exc: BaseException | None) -> None:
+        teardowns.append(f"{request.path} {exc!r}")
+
+    @app.get("/stream")
+    async def stream_view() -> Response:
+        demijohn_g.user = request.args["who"]
+
+        @stream_with_context
+        async def generate() -> t.AsyncIterator[str]:
+            yield f"hello {request.args['who']};"
+            await asyncio.sleep(0.01)
+            # Still the same request and app context after the view returned.
+            yield f"g says {demijohn_g.user};"
+            yield f"teardowns so far {len(teardowns)}"
+
+        return Response(generate(), mimetype="text/plain")
+
+    client = app.test_client()
+    response = client.get("/stream?who=ada")
+    assert response.text == "hello ada;g says ada;teardowns so far 0"
+    # Torn down exactly once, after the stream ended.
+    assert teardowns == ["/stream None"]
+    # The next request is unaffected.
+    assert client.get("/stream?who=bob").text == "hello bob;g says bob;teardowns so far 1"
+    assert teardowns == ["/stream None", "/stream None"]
+
+
+def test_stream_with_context_closed_before_iteration_tears_down(app: Flask) -> None:
+    teardowns: list[str] = []
+    finished: list[str] = []
+
+    @app.teardown_request
+    def record(exc: BaseException | None) -> None:
+        teardowns.append(request.path)
+
+    @app.get("/stream")
+    async def stream_view() -> Response:
+        async def generate() -> t.AsyncIterator[bytes]:
+            try:
+                yield b"never sent"
+            finally:
+                finished.append("finally")
+
+        return Response(stream_with_context(generate()))
+
+    # HEAD: the body is never iterated; closing the response (as a server
+    # does, and the test client when asked) ends the request.
+    response = app.test_client().head("/stream")
+    assert response.status_code == 200
+    assert response.data == b""
+    response.close()
+    assert teardowns == ["/stream"]

@@ -301,7 +301,9 @@ def run_sync(coro: t.Awaitable[T]) -> T:
 def iterate_async(iterator: t.AsyncIterator[T]) -> t.Iterator[T]:
     """Iterate an async iterator from synchronous code, one :func:`run_sync` per item.
 
-    Closing the returned iterator early closes the async one too.
+    Closing the returned iterator early closes the async one too. An async
+    iterator with a synchronous ``close`` as well (``stream_with_context``'s)
+    has it called here, in the caller's context, once exhausted.
     """
     done = False
     try:
@@ -310,6 +312,9 @@ def iterate_async(iterator: t.AsyncIterator[T]) -> t.Iterator[T]:
                 yield run_sync(iterator.__anext__())
             except StopAsyncIteration:
                 done = True
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
                 return
     finally:
         aclose = getattr(iterator, "aclose", None)

@@ -21,6 +21,7 @@ from .signals import message_flashed
 if t.TYPE_CHECKING:
     from werkzeug.wrappers import Response as BaseResponse
 
+    from .ctx import RequestContext
     from .wrappers import Response
 
 
@@ -47,6 +48,14 @@ def stream_with_context(
     so it can use ``request``, ``session`` and ``g`` after the view returned.
     The request's teardown then runs when the generator is done or closed.
     """
+    if hasattr(type(generator_or_function), "__aiter__"):
+        ctx = _cv_request.get(None)
+        if ctx is None:
+            raise RuntimeError(
+                "'stream_with_context' can only be used when a request"
+                " context is active, such as in a view function."
+            )
+        return _AsyncStream(generator_or_function, ctx)  # type: ignore[arg-type,return-value]
     try:
         gen = iter(generator_or_function)  # type: ignore[arg-type]
     except TypeError:
@@ -80,6 +89,50 @@ def stream_with_context(
     # Run up to the first yield now, while the context is certainly active.
     next(wrapped)
     return wrapped  # type: ignore[return-value]
+
+
+class _AsyncStream:
+    """An async iterable that keeps the request alive until the response is closed.
+
+    Made by :func:`stream_with_context` for an async generator. The request
+    context is pushed once more when the response goes through
+    ``process_response`` (in the pipeline's own synchronous context: an
+    ``async def`` view may run in a task of its own, whose context changes
+    do not outlive it), so the pipeline's pop does not tear the request
+    down. Closing the response (each door does, in that same context) pops
+    it, running the teardown. In between, every step of the generator sees
+    ``request``, ``session`` and ``g``.
+    """
+
+    def __init__(self, iterable: t.AsyncIterable[t.Any], ctx: RequestContext) -> None:
+        self._iterator: t.AsyncIterator[t.Any] = aiter(iterable)
+        self._ctx = ctx
+        self._pushed = False
+        ctx._after_request_functions.append(self._hold)
+
+    def _hold(self, response: BaseResponse) -> BaseResponse:
+        if t.cast(object, response.response) is self:
+            self._ctx.push()
+            self._pushed = True
+        return response
+
+    def __aiter__(self) -> _AsyncStream:
+        return self
+
+    def __anext__(self) -> t.Awaitable[t.Any]:
+        return anext(self._iterator)
+
+    async def aclose(self) -> None:
+        """Close the wrapped generator (its ``finally`` blocks run)."""
+        aclose = getattr(self._iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    def close(self) -> None:
+        """Pop the request context: the request's teardown runs. Idempotent."""
+        if self._pushed:
+            self._pushed = False
+            self._ctx.pop(None)
 
 
 def make_response(*args: t.Any) -> Response:

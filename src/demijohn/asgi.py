@@ -38,6 +38,7 @@ from functools import partial
 from werkzeug.wrappers import Response as ResponseBase
 
 from ._async import WorkerPool, await_in, run_in_bridge
+from .scaffold import runs_on_loop
 from .wrappers import _is_async_only, buffered_parts, needs_close, wsgi_parts
 
 if t.TYPE_CHECKING:
@@ -120,7 +121,9 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 ctx = app.request_context(environ)
                 ctx.match_request()
                 rule = ctx.request.url_rule
-                if rule is not None and _runs_on_loop(app, rule.endpoint, scope["method"]):
+                if rule is not None and runs_on_loop(
+                    app.view_functions, rule.endpoint, scope["method"]
+                ):
                     run = run_in_bridge
                 respond = partial(_asgi_parts, environ)
                 parts = await run(context, app.run_pipeline, ctx, respond)
@@ -144,19 +147,6 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
         body.close()
 
 
-def _runs_on_loop(app: Flask, endpoint: str, method: str) -> bool:
-    views = app.view_functions
-    runs_on_loop = getattr(views, "runs_on_loop", None)
-    if runs_on_loop is not None:
-        return runs_on_loop(endpoint, method)  # type: ignore[no-any-return]
-    # A plain dict put in place of the registry: decide now.
-    from .scaffold import view_on_loop
-
-    view = views.get(endpoint)
-    on_loop = view is not None and view_on_loop(view)
-    return on_loop is True or (bool(on_loop) and method in on_loop)  # type: ignore[operator]
-
-
 def _asgi_parts(environ: dict[str, t.Any], response: ResponseBase) -> _Parts:
     """The response as the door sends it (run by the pipeline, contexts still pushed)."""
     buffered = buffered_parts(response, environ)
@@ -168,7 +158,7 @@ def _asgi_parts(environ: dict[str, t.Any], response: ResponseBase) -> _Parts:
         # Iterated on the loop, natively, instead of through a sync adapter.
         body: t.Any = response.response
         code = response.status_code
-        if environ["REQUEST_METHOD"] == "HEAD" or code < 200 or code in (204, 304):
+        if _sends_no_body(environ, code):
             body = b""
         headers = response.get_wsgi_headers(environ).to_wsgi_list()
         return code, _asgi_headers(headers), body, response.close
@@ -177,14 +167,16 @@ def _asgi_parts(environ: dict[str, t.Any], response: ResponseBase) -> _Parts:
         # redirect's ``Location``, HEAD, 304): still one message, no hops.
         headers = response.get_wsgi_headers(environ).to_wsgi_list()
         code = response.status_code
-        if environ["REQUEST_METHOD"] == "HEAD" or code < 200 or code in (204, 304):
-            data = b""
-        else:
-            data = b"".join(response.iter_encoded())
+        data = b"" if _sends_no_body(environ, code) else b"".join(response.iter_encoded())
         close = response.close if needs_close(response) else None
         return code, _asgi_headers(headers), data, close
     status, headers, app_iter = wsgi_parts(response, environ)
     return _status_code(status), _asgi_headers(headers), app_iter, getattr(app_iter, "close", None)
+
+
+def _sends_no_body(environ: dict[str, t.Any], code: int) -> bool:
+    """Whether the response has no body on the wire (HEAD, 1xx, 204, 304), as Werkzeug decides."""
+    return environ["REQUEST_METHOD"] == "HEAD" or code < 200 or code in (204, 304)
 
 
 def _call_wsgi(wsgi_app: t.Callable[..., t.Any], environ: dict[str, t.Any]) -> _Parts:

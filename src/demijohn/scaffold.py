@@ -154,8 +154,25 @@ class ViewFunctions(dict[str, t.Callable[..., t.Any]]):
 
     def runs_on_loop(self, endpoint: str, method: str) -> bool:
         """Whether a ``method`` request to ``endpoint`` runs on the event loop (ASGI)."""
-        on_loop = self.on_loop.get(endpoint)
-        return on_loop is True or (on_loop is not None and method in on_loop)  # type: ignore[operator]
+        return _answers_on_loop(self.on_loop.get(endpoint, False), method)
+
+
+def _answers_on_loop(on_loop: _OnLoop, method: str) -> bool:
+    return on_loop is True or (bool(on_loop) and method in on_loop)  # type: ignore[operator]
+
+
+def runs_on_loop(
+    view_functions: t.Mapping[str, t.Callable[..., t.Any]], endpoint: str, method: str
+) -> bool:
+    """Whether a ``method`` request to ``endpoint`` runs on the event loop (ASGI).
+
+    A lookup in a :class:`ViewFunctions` registry; a plain dict put in its
+    place (by an extension) is asked at once.
+    """
+    if isinstance(view_functions, ViewFunctions):
+        return view_functions.runs_on_loop(endpoint, method)
+    view = view_functions.get(endpoint)
+    return view is not None and _answers_on_loop(view_on_loop(view), method)
 
 
 class Scaffold:

@@ -81,6 +81,7 @@ from ._async import WorkerPool, run_in_bridge, run_sync
 from .asgi import make_environ
 from .globals import _cv_request, _cv_websocket
 from .scaffold import WebsocketNeedsASGI as WebsocketNeedsASGI
+from .scaffold import runs_on_loop
 
 if t.TYPE_CHECKING:
     from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict, MultiDict
@@ -418,7 +419,9 @@ async def serve_websocket(app: Flask, scope: Scope, receive: Receive, send: Send
     context = contextvars.copy_context()
     reader = asyncio.ensure_future(ws._read_messages())
     try:
-        if _handler_is_async(app, ctx.request):
+        rule = ctx.request.url_rule
+        # Decided when the handler was registered, as for HTTP views.
+        if rule is not None and runs_on_loop(app.view_functions, rule.endpoint, "GET"):
             await run_in_bridge(context, _run_pipeline, app, ctx, ws)
         else:
             await _handler_pool().run(context, _run_pipeline, app, ctx, ws)
@@ -427,12 +430,6 @@ async def serve_websocket(app: Flask, scope: Scope, receive: Receive, send: Send
         # If this task was cancelled while a ``def`` handler waits in
         # receive(), that wakes it up (with CancelledError) to finish.
         ws._client_gone()
-
-
-def _handler_is_async(app: Flask, request: Request) -> bool:
-    rule = request.url_rule
-    view = None if rule is None else app.view_functions.get(rule.endpoint)
-    return view is not None and inspect.iscoroutinefunction(inspect.unwrap(view))
 
 
 def _run_pipeline(app: Flask, ctx: RequestContext, ws: Websocket) -> None:

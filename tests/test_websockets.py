@@ -390,6 +390,69 @@ def test_closing_before_accepting_is_a_403(ws_app: Flask, ws_client: FlaskClient
     assert refused.status_code == 403
 
 
+# -- serving hooks and background tasks ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_background_task_starts_once_the_handler_has_finished(
+    ws_app: Flask, ws_client: FlaskClient, kind: str
+) -> None:
+    handler_done = threading.Event()
+    seen: list[tuple[t.Any, bool]] = []
+    finished = threading.Event()
+
+    def task(word: str) -> None:
+        seen.append((word, handler_done.is_set()))
+        finished.set()
+
+    if kind == "async":
+
+        @ws_app.websocket("/queue")
+        async def queue_async() -> None:
+            ws_app.add_background_task(task, await websocket.receive())
+            await websocket.send("queued")
+            await websocket.receive()  # until the client says bye
+            handler_done.set()
+
+    else:
+
+        @ws_app.websocket("/queue")
+        def queue_sync() -> None:
+            ws_app.add_background_task(task, websocket.receive())
+            websocket.send("queued")
+            websocket.receive()
+            handler_done.set()
+
+    with ws_client.websocket("/queue") as ws:
+        ws.send("hello")
+        assert ws.receive() == "queued"
+        # Queued, not started: the connection is still being served.
+        assert not finished.wait(0.2)
+        ws.send("bye")
+        assert finished.wait(10)
+    assert seen == [("hello", True)]
+
+
+def test_before_serving_runs_before_the_first_connection(
+    ws_app: Flask, ws_client: FlaskClient
+) -> None:
+    events: list[str] = []
+
+    @ws_app.before_serving
+    def warm_up() -> None:
+        events.append("before_serving")
+
+    @ws_app.websocket("/hi")
+    async def hi() -> None:
+        events.append("handler")
+        await websocket.send("hi")
+
+    for _ in range(2):
+        with ws_client.websocket("/hi") as ws:
+            assert ws.receive() == "hi"
+    assert events == ["before_serving", "handler", "handler"]
+
+
 # -- errors -----------------------------------------------------------------------------
 
 

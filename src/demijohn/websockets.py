@@ -434,6 +434,11 @@ async def serve_websocket(app: Flask, scope: Scope, receive: Receive, send: Send
 
 def _run_pipeline(app: Flask, ctx: RequestContext, ws: Websocket) -> None:
     """Serve the connection, from push to teardown: the WebSocket ``run_pipeline``."""
+    if not app._serving_started:
+        # As for HTTP: ``before_serving`` hooks where no lifespan ran them.
+        from .serving import ensure_started
+
+        ensure_started(app)
     token = _cv_websocket.set(ws)
     error: BaseException | None = None
     try:
@@ -456,6 +461,12 @@ def _run_pipeline(app: Flask, ctx: RequestContext, ws: Websocket) -> None:
         finally:
             ctx.pop(error)
             _cv_websocket.reset(token)
+    tasks = ctx._background_tasks
+    if tasks:
+        # A connection's "response has been sent" is its end.
+        from .serving import start_background_tasks
+
+        start_background_tasks(app, tasks)
 
 
 def _dispatch(app: Flask, ws: Websocket) -> t.Any:

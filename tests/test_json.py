@@ -38,6 +38,12 @@ class _StandInApp:
     def __init__(self, debug: bool = False) -> None:
         self.debug = debug
         self.response_class: type[Response] = Response
+        # A provider holds its app weakly (the app owns it); a stand-in has no
+        # other owner, so it is kept alive here.
+        _stand_ins.append(self)
+
+
+_stand_ins: list[_StandInApp] = []
 
 
 # -- module functions ---------------------------------------------------------

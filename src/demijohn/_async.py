@@ -303,19 +303,23 @@ def iterate_async(iterator: t.AsyncIterator[T]) -> t.Iterator[T]:
 
     Closing the returned iterator early closes the async one too. An async
     iterator with a synchronous ``close`` as well (``stream_with_context``'s)
-    has it called here, in the caller's context, once exhausted.
+    has it called here, in the caller's context, once exhausted or failed
+    (a caller seeing the error may never close the response: the test client).
     """
     done = False
     try:
         while True:
             try:
-                yield run_sync(iterator.__anext__())
-            except StopAsyncIteration:
-                done = True
+                item = run_sync(iterator.__anext__())
+            except (StopAsyncIteration, Exception) as e:
+                done = isinstance(e, StopAsyncIteration)
                 close = getattr(iterator, "close", None)
                 if close is not None:
                     close()
-                return
+                if done:
+                    return
+                raise
+            yield item
     finally:
         aclose = getattr(iterator, "aclose", None)
         if not done and aclose is not None:
@@ -403,6 +407,8 @@ async def run_in_bridge(context: contextvars.Context, func: t.Callable[..., T], 
     if bridge.parent is not current:
         bridge.parent = current
     bridge.gr_context = context
+    if not bridge:  # new: a greenlet keeps its first switch's arguments, so not this call's
+        bridge.switch(int, ())
     outcome = bridge.switch(func, args)
     while type(outcome) is _Waiting:
         try:

@@ -17,9 +17,10 @@ import re
 import sys
 import typing as t
 import weakref
+from contextlib import suppress
 from datetime import timedelta
 from functools import update_wrapper
-from inspect import CO_COROUTINE
+from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR, CO_ITERABLE_COROUTINE
 from itertools import chain
 from types import FunctionType, TracebackType
 from urllib.parse import quote as _url_quote
@@ -73,7 +74,12 @@ from .signals import (
     request_started,
     request_tearing_down,
 )
-from .templating import DispatchingJinjaLoader, Environment, _default_template_ctx_processor
+from .templating import (
+    DispatchingJinjaLoader,
+    Environment,
+    _default_template_ctx_processor,
+    weak_method,
+)
 from .wrappers import Request, Response, buffered_response, error_response
 
 if t.TYPE_CHECKING:
@@ -120,9 +126,37 @@ def _sync_wrapper(
     from . import _async
 
     def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        return _async.run_sync(func(*args, **kwargs))
+        try:
+            return _async.run_sync(func(*args, **kwargs))
+        except BaseException as e:
+            _clear_plumbing_frames(e.__traceback__)
+            raise
 
     return update_wrapper(wrapper, func)
+
+
+def _clear_plumbing_frames(tb: TracebackType | None) -> None:
+    """Clear the locals of the event loop's frames between a sync wrapper and its coroutine.
+
+    The loop running the coroutine holds its task in a local (asyncio's
+    ``run_until_complete`` too) and the task holds the exception: a cycle
+    through the traceback that keeps the request and the app alive until
+    the collector runs. Only those frames (``demijohn._async``, ``asyncio``)
+    are cleared; the clearing stops at the first other one (the view's).
+    """
+    tb = tb.tb_next if tb is not None else None  # the wrapper's frame still runs
+    while tb is not None:
+        frame = tb.tb_frame
+        module = frame.f_globals.get("__name__", "")
+        if module != "demijohn._async" and not module.startswith("asyncio."):
+            return
+        if not frame.f_code.co_flags & _GENERATOR_FLAGS:  # a suspended one would be closed
+            with suppress(RuntimeError):  # still executing: nothing to clear
+                frame.clear()
+        tb = tb.tb_next
+
+
+_GENERATOR_FLAGS = CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
 
 
 #: The ASGI door's entry, imported with the first ASGI call: it brings
@@ -415,7 +449,7 @@ class Flask(Scaffold):
         """Create the Jinja environment from :attr:`jinja_options` and the app."""
         options = dict(self.jinja_options)
         if "autoescape" not in options:
-            options["autoescape"] = self.select_jinja_autoescape
+            options["autoescape"] = weak_method(self.select_jinja_autoescape)
         if "auto_reload" not in options:
             auto_reload = self.config["TEMPLATES_AUTO_RELOAD"]
             if auto_reload is None:
@@ -423,7 +457,7 @@ class Flask(Scaffold):
             options["auto_reload"] = auto_reload
         env = self.jinja_environment(self, **options)
         env.globals.update(
-            url_for=self.url_for,
+            url_for=weak_method(self.url_for),
             get_flashed_messages=get_flashed_messages,
             config=self.config,
             request=request,
@@ -777,7 +811,9 @@ class Flask(Scaffold):
                 _external = _scheme is not None
         else:
             app_ctx = _cv_app.get(None)
-            if app_ctx is not None and app_ctx.app is self:
+            # ``==``, not ``is``: the Jinja ``url_for`` calls this with a weak
+            # proxy of the app as ``self`` (which equals the app).
+            if app_ctx is not None and app_ctx.app == self:
                 url_adapter = app_ctx.url_adapter
             else:
                 url_adapter = self.create_url_adapter(None)
@@ -844,6 +880,9 @@ class Flask(Scaffold):
 
     def redirect(self, location: str, code: int = 302) -> BaseResponse:
         """A redirect response using :attr:`response_class`."""
+        # A location taken from the request may hold CR or LF, which a header
+        # refuses (a 500): escape them as the Location header is escaped anyway.
+        location = location.replace("\r", "%0D").replace("\n", "%0A")
         return _wz_redirect(location, code=code, Response=self.response_class)
 
     # -- async ------------------------------------------------------------------
@@ -987,7 +1026,10 @@ class Flask(Scaffold):
             if rv is None:
                 rv = self.dispatch_request()
         except Exception as e:
-            rv = self.handle_user_exception(e)
+            # Not through ``rv``: this frame is in ``e``'s traceback, and a local
+            # holding ``e`` (an unhandled HTTPException is its own response)
+            # would be a cycle keeping the request and the app alive.
+            return self.finalize_request(self.handle_user_exception(e))
         return self.finalize_request(rv)
 
     def finalize_request(
@@ -1036,23 +1078,44 @@ class Flask(Scaffold):
         return response
 
     def do_teardown_request(self, exc: BaseException | None = None) -> None:
-        """Run the ``teardown_request`` functions and send ``request_tearing_down``."""
+        """Run the ``teardown_request`` functions and send ``request_tearing_down``.
+
+        Teardown functions should not raise. If one does, the others still
+        run (each releases its own resources) and the signal is still sent;
+        then the first error propagates, as it would in Flask.
+        """
+        failure: Exception | None = None
         teardown_request_funcs = self.teardown_request_funcs
         if teardown_request_funcs:
             for name in chain(_get_request_ctx().request.blueprints, (None,)):
                 if name in teardown_request_funcs:
                     for func in reversed(teardown_request_funcs[name]):
-                        self.ensure_sync(func)(exc)
+                        try:
+                            self.ensure_sync(func)(exc)
+                        except Exception as e:
+                            failure = failure or e
         if request_tearing_down.receivers:
             request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+        if failure is not None:
+            raise failure
 
     def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
-        """Run the ``teardown_appcontext`` functions and send ``appcontext_tearing_down``."""
+        """Run the ``teardown_appcontext`` functions and send ``appcontext_tearing_down``.
+
+        As with :meth:`do_teardown_request`, a failing function does not stop
+        the others; the first error propagates once all have run.
+        """
+        failure: Exception | None = None
         if self.teardown_appcontext_funcs:
             for func in reversed(self.teardown_appcontext_funcs):
-                self.ensure_sync(func)(exc)
+                try:
+                    self.ensure_sync(func)(exc)
+                except Exception as e:
+                    failure = failure or e
         if appcontext_tearing_down.receivers:
             appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
+        if failure is not None:
+            raise failure
 
     # -- errors -----------------------------------------------------------------
 
@@ -1289,6 +1352,7 @@ class Flask(Scaffold):
             if error is not None and self.should_ignore_error(error):
                 error = None
             ctx.pop(error)
+            error = None  # this frame is in its traceback: holding it would be a cycle
 
     def wsgi_app(
         self, environ: WSGIEnvironment, start_response: StartResponse
@@ -1381,6 +1445,7 @@ class Flask(Scaffold):
         options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
         cli.show_server_banner(self.debug, self.name)
+        cli._warn_if_debugger_exposed(host, options["use_debugger"])
 
         from werkzeug.serving import run_simple
 

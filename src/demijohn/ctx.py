@@ -12,7 +12,8 @@ import typing as t
 from functools import update_wrapper
 from types import TracebackType
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import RequestRedirect
 
 from .globals import _cv_app, _cv_request
 from .signals import appcontext_popped, appcontext_pushed
@@ -29,6 +30,8 @@ if t.TYPE_CHECKING:
 
 _sentinel = object()
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+#: This package's import name (``demijohn``).
+_PACKAGE = __name__.partition(".")[0]
 
 
 class _AppCtxGlobals:
@@ -64,7 +67,9 @@ class _AppCtxGlobals:
     def __repr__(self) -> str:
         ctx = _cv_app.get(None)
         if ctx is not None:
-            return f"<demijohn.g of {ctx.app.name!r}>"
+            # Named as the app's code imports it: ``flask.g`` under the alias.
+            package = "flask" if sys.modules.get("flask") is sys.modules[_PACKAGE] else _PACKAGE
+            return f"<{package}.g of '{ctx.app.name}'>"
         return object.__repr__(self)
 
 
@@ -120,6 +125,20 @@ class AppContext:
 
 #: ``RequestContext._url_adapter`` before the map is bound (``None`` means binding failed).
 _UNBOUND = object()
+
+
+def _host_binds(host: str | None) -> bool:
+    """Whether binding the URL map to a request with this Host header certainly succeeds.
+
+    Werkzeug answers 400 (``BadHost``) when IDNA cannot encode the host: an
+    empty label, one longer than 63 characters, non-ASCII text nameprep
+    refuses. A short ASCII host without an empty label always binds; any
+    other is bound before matching, so it fails as it would in Flask instead
+    of reaching the view with no URL adapter for ``url_for``.
+    """
+    return host is None or (
+        len(host) < 64 and host.isascii() and host[:1] != "." and ".." not in host
+    )
 
 
 class RequestContext:
@@ -209,7 +228,12 @@ class RequestContext:
         """Match the URL, storing the rule and arguments or the routing exception."""
         self._matched = True
         request = self.request
-        if self._url_adapter is _UNBOUND:
+        if request.routing_exception is None and _host_is_malformed(request.environ):
+            # Checked before either routing path, so that neither answers
+            # (a 404, a match) for a request no host could have been sent.
+            request.routing_exception = BadRequest("The 'Host' header is not valid.")
+            return
+        if self._url_adapter is _UNBOUND and _host_binds(request.environ.get("HTTP_HOST")):
             # The map's indexes answer where Werkzeug's answer is certain
             # (routing.py), without binding the map to the request.
             try:
@@ -226,6 +250,11 @@ class RequestContext:
         try:
             rule, args = adapter.match(return_rule=True)
         except HTTPException as e:
+            if isinstance(e, RequestRedirect):
+                # The redirect copies the query string as the client sent it:
+                # a raw CR or LF there would make the Location header refuse
+                # the URL (a 500). Escaped as the header is escaped anyway.
+                e.new_url = e.new_url.replace("\r", "%0D").replace("\n", "%0A")
             self.request.routing_exception = e
         else:
             self.request.url_rule = rule
@@ -251,14 +280,25 @@ class RequestContext:
             self.match_request()
 
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
-        """Unbind this context; the outermost pop runs the request teardown first."""
+        """Unbind this context; the outermost pop runs the request teardown first.
+
+        While a stream holds the request open (:func:`~demijohn.stream_with_context`),
+        the outermost pop only unbinds it: the teardown waits for the stream's end.
+        """
         clear_request = len(self._cv_tokens) == 1
+        if clear_request and self._stream_holds:
+            self._defer_teardown()
+            return
         try:
             if clear_request:
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_request(exc)
-                self.request.close()
+                try:
+                    self.app.do_teardown_request(exc)
+                finally:
+                    # Even after a failing teardown function: uploaded files
+                    # spooled to disk must not outlive the request.
+                    self.request.close()
         finally:
             ctx = _cv_request.get()
             token, app_ctx = self._cv_tokens.pop()
@@ -266,10 +306,83 @@ class RequestContext:
             if clear_request:
                 # Break the environ -> request reference cycle Werkzeug keeps.
                 ctx.request.environ["werkzeug.request"] = None
+                if ctx.request.routing_exception is not None:
+                    _drop_tracebacks(ctx.request.routing_exception)
             if app_ctx is not None:
                 app_ctx.pop(exc)
         if ctx is not self:
             raise AssertionError(f"Popped wrong request context. ({ctx!r} instead of {self!r})")
+
+    # -- streamed responses: held open past the pipeline's pop -----------------
+
+    #: Streams (``stream_with_context``) holding the request open.
+    _stream_holds: int = 0
+    #: The app context current when a stream was made: current again around its steps.
+    _stream_app_ctx: AppContext | None = None
+    #: Whether the outermost pop came while streams held the request: the
+    #: teardown is then the last stream's to run.
+    _teardown_deferred: bool = False
+    #: The app context this context had pushed, unbound by that deferred pop.
+    _deferred_app_ctx: AppContext | None = None
+
+    def _hold_for_stream(self) -> None:
+        """Keep the request open (no teardown) until :meth:`_release_stream`.
+
+        Called while this context is current. Nothing is left bound to the
+        caller's context: each step of the stream binds the request again
+        (:meth:`_enter_for_stream`), wherever it runs (a worker thread, a
+        task, the garbage collector closing a dropped stream).
+        """
+        self._stream_holds += 1
+        self._stream_app_ctx = _cv_app.get(None)
+
+    def _enter_for_stream(self) -> tuple[Token[AppContext], Token[RequestContext]]:
+        """Bind this request and its app context for one step of a stream (no hooks run)."""
+        return _cv_app.set(self._stream_app_ctx), _cv_request.set(self)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _leave_for_stream(tokens: tuple[Token[AppContext], Token[RequestContext]]) -> None:
+        """Undo :meth:`_enter_for_stream`."""
+        _cv_request.reset(tokens[1])
+        _cv_app.reset(tokens[0])
+
+    def _defer_teardown(self) -> None:
+        """The outermost pop while streams hold the request: unbind, tear down later."""
+        token, app_ctx = self._cv_tokens.pop()
+        _cv_request.reset(token)
+        if app_ctx is not None:
+            # Unbound without its pop: its teardown too waits for the stream.
+            _cv_app.reset(app_ctx._cv_tokens.pop())
+        self._deferred_app_ctx = app_ctx
+        self._teardown_deferred = True
+
+    def _release_stream(self, exc: BaseException | None) -> None:
+        """A stream is done (finished, failed, closed or dropped): the last one tears down.
+
+        The teardown runs here, in whatever context the stream ended in, with
+        the request and its app context bound for it and unbound after.
+        ``exc`` is what ended the stream (``GeneratorExit`` when it was
+        closed early), as the teardown functions see it.
+        """
+        self._stream_holds -= 1
+        if self._stream_holds or not self._teardown_deferred:
+            return  # another stream holds it, or the pipeline's pop is still to come
+        self._teardown_deferred = False
+        app_ctx = self._deferred_app_ctx
+        self._deferred_app_ctx = None
+        outer = None
+        if app_ctx is not None:
+            app_ctx._cv_tokens.append(_cv_app.set(app_ctx))
+        else:
+            # The request ran in an app context it did not push: current again
+            # for the teardown functions, and no more after.
+            outer = _cv_app.set(self._stream_app_ctx)  # type: ignore[arg-type]
+        self._cv_tokens.append((_cv_request.set(self), app_ctx))
+        try:
+            self.pop(exc)
+        finally:
+            if outer is not None:
+                _cv_app.reset(outer)
 
     def __enter__(self) -> RequestContext:
         self.push()
@@ -288,6 +401,33 @@ class RequestContext:
             f"<{type(self).__name__} {self.request.url!r}"
             f" [{self.request.method}] of {self.app.name}>"
         )
+
+
+def _host_is_malformed(environ: WSGIEnvironment) -> bool:
+    """Whether the ``Host`` header holds what no host name can.
+
+    That is a control character, or a byte outside ASCII (an undecodable
+    name: IDNs travel as punycode). RFC 9112 asks for a 400 then. Other odd
+    hosts (an underscore, say) are left to Werkzeug, which reads them as an
+    empty ``request.host`` and serves the request.
+    """
+    host: str | None = environ.get("HTTP_HOST")
+    return host is not None and not (host.isascii() and host.isprintable())
+
+
+def _drop_tracebacks(exc: BaseException) -> None:
+    """Drop the tracebacks of a finished request's routing exception and its chain.
+
+    Their frames hold the request, which holds the exception: a cycle keeping
+    the request, the app and every caller's frame alive until the cyclic
+    collector runs. The exception objects themselves stay.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
 
 
 def after_this_request(f: F) -> F:

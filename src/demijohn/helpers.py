@@ -46,16 +46,16 @@ def stream_with_context(
 
     Wrap a generator (or decorate a generator function) returned from a view,
     so it can use ``request``, ``session`` and ``g`` after the view returned.
-    The request's teardown then runs when the generator is done or closed.
+    The request's teardown then runs when the generator is done or closed
+    (or dropped unclosed), with the exception that ended it: ``GeneratorExit``
+    when it was closed before its end (the client went away).
+
+    The request is bound around each step of the generator only, not between
+    steps: nothing is left bound where the response is sent from, whichever
+    door, thread or task that is.
     """
     if hasattr(type(generator_or_function), "__aiter__"):
-        ctx = _cv_request.get(None)
-        if ctx is None:
-            raise RuntimeError(
-                "'stream_with_context' can only be used when a request"
-                " context is active, such as in a view function."
-            )
-        return _AsyncStream(generator_or_function, ctx)  # type: ignore[arg-type,return-value]
+        return _AsyncStream(generator_or_function, _streaming_request())  # type: ignore[arg-type,return-value]
     try:
         gen = iter(generator_or_function)  # type: ignore[arg-type]
     except TypeError:
@@ -66,73 +66,126 @@ def stream_with_context(
 
         return update_wrapper(decorator, function)  # type: ignore[return-value]
 
+    wrapped = _sync_stream(gen, _streaming_request())
+    # Run up to the first yield now: from there on, closing the generator (or
+    # dropping it) runs its ``finally``, which ends the stream.
+    next(wrapped)
+    return wrapped
+
+
+def _streaming_request() -> RequestContext:
+    """The current request, held open for a stream that starts now."""
     ctx = _cv_request.get(None)
     if ctx is None:
         raise RuntimeError(
             "'stream_with_context' can only be used when a request"
             " context is active, such as in a view function."
         )
+    ctx._hold_for_stream()
+    return ctx
 
-    def generator() -> t.Iterator[t.AnyStr | None]:
-        # Pushing the context again keeps it alive when the view's own push is
-        # popped; the matching pop, and so the teardown, happens at the end.
-        with ctx:
-            yield None
+
+def _sync_stream(gen: t.Iterator[t.Any], ctx: RequestContext) -> t.Iterator[t.Any]:
+    """``gen``'s items, each made with the request bound; the stream's end releases it."""
+    error: BaseException | None = None
+    try:
+        yield None
+        while True:
+            tokens = ctx._enter_for_stream()
             try:
-                yield from gen
+                item = next(gen)
+            except StopIteration:
+                return
             finally:
-                close = getattr(gen, "close", None)
-                if close is not None:
+                ctx._leave_for_stream(tokens)
+            yield item
+    except BaseException as e:
+        error = e  # ``GeneratorExit`` when closed early, as Flask's teardown sees it
+        raise
+    finally:
+        try:
+            close = getattr(gen, "close", None)
+            if close is not None:
+                # Its ``finally`` blocks may use the request too.
+                tokens = ctx._enter_for_stream()
+                try:
                     close()
-
-    wrapped = generator()
-    # Run up to the first yield now, while the context is certainly active.
-    next(wrapped)
-    return wrapped  # type: ignore[return-value]
+                finally:
+                    ctx._leave_for_stream(tokens)
+        finally:
+            ctx._release_stream(error)
+            del error  # this frame is in its traceback: no cycle through the local
 
 
 class _AsyncStream:
-    """An async iterable that keeps the request alive until the response is closed.
+    """An async iterable that keeps the request open until it is closed.
 
-    Made by :func:`stream_with_context` for an async generator. The request
-    context is pushed once more when the response goes through
-    ``process_response`` (in the pipeline's own synchronous context: an
-    ``async def`` view may run in a task of its own, whose context changes
-    do not outlive it), so the pipeline's pop does not tear the request
-    down. Closing the response (each door does, in that same context) pops
-    it, running the teardown. In between, every step of the generator sees
-    ``request``, ``session`` and ``g``.
+    Made by :func:`stream_with_context` for an async generator. Each step of
+    the generator (and its closing) runs with the request and its app context
+    bound, in whichever task or context the door iterates it; the request's
+    teardown waits for :meth:`close` (each door calls it through the
+    response), or for the stream being dropped unclosed.
     """
 
     def __init__(self, iterable: t.AsyncIterable[t.Any], ctx: RequestContext) -> None:
         self._iterator: t.AsyncIterator[t.Any] = aiter(iterable)
-        self._ctx = ctx
-        self._pushed = False
-        ctx._after_request_functions.append(self._hold)
-
-    def _hold(self, response: BaseResponse) -> BaseResponse:
-        if t.cast(object, response.response) is self:
-            self._ctx.push()
-            self._pushed = True
-        return response
+        self._ctx: RequestContext | None = ctx
+        self._exhausted = False
+        self._error: BaseException | None = None
 
     def __aiter__(self) -> _AsyncStream:
         return self
 
-    def __anext__(self) -> t.Awaitable[t.Any]:
-        return anext(self._iterator)
+    async def __anext__(self) -> t.Any:
+        ctx = self._ctx
+        if ctx is None:
+            raise StopAsyncIteration
+        tokens = ctx._enter_for_stream()
+        try:
+            return await anext(self._iterator)
+        except StopAsyncIteration:
+            self._exhausted = True
+            raise
+        except Exception as e:  # not a cancellation: that is the stream closed early
+            self._error = e
+            raise
+        finally:
+            ctx._leave_for_stream(tokens)
+            # The error leaving here may end up in a reference cycle (a task
+            # holding it, its traceback holding the task's caller); this
+            # frame then must not keep the request (and the app) in it.
+            del ctx, tokens
 
     async def aclose(self) -> None:
-        """Close the wrapped generator (its ``finally`` blocks run)."""
+        """Close the wrapped generator (its ``finally`` blocks run, with the request bound)."""
         aclose = getattr(self._iterator, "aclose", None)
-        if aclose is not None:
+        ctx = self._ctx
+        if aclose is None or ctx is None:
+            return
+        tokens = ctx._enter_for_stream()
+        try:
             await aclose()
+        finally:
+            ctx._leave_for_stream(tokens)
 
     def close(self) -> None:
-        """Pop the request context: the request's teardown runs. Idempotent."""
-        if self._pushed:
-            self._pushed = False
-            self._ctx.pop(None)
+        """End the stream: the request's teardown runs, unless the pipeline is still on.
+
+        Idempotent.
+        """
+        ctx, self._ctx = self._ctx, None
+        if ctx is None:
+            return
+        error, self._error = self._error, None
+        if error is None and not self._exhausted:
+            error = GeneratorExit()  # closed before its end, as for a sync stream
+        ctx._release_stream(error)
+
+    def __del__(self) -> None:
+        # Dropped without being closed (a server that neither iterates nor
+        # closes the body): the request must still be torn down, once.
+        if self._ctx is not None:
+            self.close()
 
 
 def make_response(*args: t.Any) -> Response:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import collections.abc as cabc
 import os
 import typing as t
+import weakref
+from functools import partial
 
 from jinja2 import BaseLoader, Template, TemplateNotFound, TemplatesNotFound
 from jinja2 import Environment as BaseJinjaEnvironment
@@ -16,6 +18,30 @@ from .signals import before_render_template, template_rendered
 if t.TYPE_CHECKING:
     from .app import Flask
     from .scaffold import Scaffold
+
+_R = t.TypeVar("_R")
+
+
+def _deref(ref: weakref.ref[Flask]) -> Flask:
+    """The app behind a weak reference, or a clear error once it was dropped."""
+    app = ref()
+    if app is None:
+        raise ReferenceError("the application of this Jinja environment no longer exists")
+    return app
+
+
+def weak_method(method: t.Callable[..., _R]) -> t.Callable[..., _R]:
+    """The bound ``method`` called on a weak proxy of its object, which it does not keep alive.
+
+    For the app's methods stored on objects the app owns (the Jinja
+    ``url_for`` global, the ``autoescape`` selector): the bound method itself
+    would be a reference cycle back to the app. A :func:`functools.partial`
+    over the function and a :func:`weakref.proxy` adds no Python call to each
+    use (``url_for`` runs for every link of every page); once the object is
+    gone, a call raises :exc:`ReferenceError`.
+    """
+    obj = method.__self__  # type: ignore[attr-defined]
+    return partial(method.__func__, weakref.proxy(obj))  # type: ignore[attr-defined]
 
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:
@@ -48,6 +74,18 @@ class Environment(BaseJinjaEnvironment):
             options["loader"] = app.create_global_jinja_loader()
         super().__init__(**options)
         self.app = app
+
+    # The app owns its environment: a strong reference back would make a cycle
+    # that keeps a dropped app alive until the cyclic collector runs. Only
+    # read when templates are loaded, not per render.
+    @property
+    def app(self) -> Flask:
+        """The application this environment belongs to (held weakly)."""
+        return _deref(self._app_ref)
+
+    @app.setter
+    def app(self, app: Flask) -> None:
+        self._app_ref = weakref.ref(app)
 
     def select_template(
         self,
@@ -90,6 +128,16 @@ class DispatchingJinjaLoader(BaseLoader):
 
     def __init__(self, app: Flask) -> None:
         self.app = app
+
+    # Held weakly, as :attr:`Environment.app` is: the app owns this loader.
+    @property
+    def app(self) -> Flask:
+        """The application whose templates this loader finds (held weakly)."""
+        return _deref(self._app_ref)
+
+    @app.setter
+    def app(self, app: Flask) -> None:
+        self._app_ref = weakref.ref(app)
 
     def get_source(
         self, environment: BaseJinjaEnvironment, template: str

@@ -14,6 +14,7 @@ import decimal
 import json
 import typing as t
 import uuid
+import weakref
 from datetime import date
 
 from werkzeug.http import http_date
@@ -40,9 +41,12 @@ class JSONProvider:
     """
 
     def __init__(self, app: Flask) -> None:
-        # A strong reference: attribute access through ``weakref.proxy`` costs
-        # time on every ``jsonify`` call, and the cycle is collected with the app.
-        self._app: Flask = app
+        # A proxy, not a strong reference: the app owns its provider, and a
+        # back-reference would make a cycle that keeps every dropped app alive
+        # until the cyclic garbage collector happens to run.
+        self._app: Flask = (
+            app if isinstance(app, weakref.ProxyType) else weakref.proxy(app)  # type: ignore[assignment]
+        )
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize ``obj`` to a JSON string.

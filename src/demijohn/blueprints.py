@@ -13,7 +13,7 @@ from collections import defaultdict
 from functools import update_wrapper
 
 from . import typing as ft
-from .scaffold import Scaffold, T_after_websocket, _endpoint_from_view_func, setupmethod
+from .scaffold import F, Scaffold, T_after_websocket, _endpoint_from_view_func, setupmethod
 
 if t.TYPE_CHECKING:
     from .app import Flask
@@ -343,6 +343,24 @@ class Blueprint(Scaffold):
                 **options,
             )
         )
+
+    @setupmethod
+    def endpoint(self, endpoint: str) -> t.Callable[[F], F]:
+        """Register the decorated function on the app as the view for ``endpoint``.
+
+        The name is used as given, not prefixed with the blueprint's: the
+        function serves rules added for that endpoint elsewhere (say with
+        ``app.url_map.add``). It is recorded once, on the first registration.
+        """
+
+        def decorator(f: F) -> F:
+            def register_endpoint(state: BlueprintSetupState) -> None:
+                state.app.view_functions[endpoint] = f
+
+            self.record_once(register_endpoint)
+            return f
+
+        return decorator
 
     # -- app-wide registrations ---------------------------------------------------
 

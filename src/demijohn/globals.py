@@ -40,6 +40,15 @@ class _ContextProxy(LocalProxy[T]):
     def __getattr__(self, name: str) -> t.Any:
         return getattr(self._get_current_object(), name)
 
+    def __repr__(self) -> str:
+        # The bound object's repr, as the base class gives; unbound, the base
+        # class would name this subclass: read as Werkzeug's own proxy does.
+        try:
+            obj = self._get_current_object()
+        except RuntimeError:
+            return "<LocalProxy unbound>"
+        return repr(obj)
+
 
 class _Forward:
     """One attribute of the proxied object, as a descriptor on the proxy's class.

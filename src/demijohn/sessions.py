@@ -424,7 +424,10 @@ class SecureCookieSessionInterface(SessionInterface):
         cookie when the session was emptied; otherwise sets it if
         :meth:`should_set_cookie` says so.
         """
-        if session.accessed:
+        # Read once, now: ``should_set_cookie`` below reads ``permanent``,
+        # which marks the session accessed as a side effect.
+        vary_added = session.accessed
+        if vary_added:
             response.vary.add("Cookie")
 
         if not session:
@@ -438,7 +441,7 @@ class SecureCookieSessionInterface(SessionInterface):
                     samesite=self.get_cookie_samesite(app),
                     httponly=self.get_cookie_httponly(app),
                 )
-                if not session.accessed:
+                if not vary_added:
                     response.vary.add("Cookie")
             return
 
@@ -465,6 +468,8 @@ class SecureCookieSessionInterface(SessionInterface):
             partitioned=self.get_cookie_partitioned(app),
             samesite=self.get_cookie_samesite(app),
         )
+        # A response that sets the cookie depends on it, even from a view that
+        # never read the session (a permanent session refreshed each request).
         # Added above already when accessed (parsing Vary again is not free).
-        if not session.accessed:
+        if not vary_added:
             response.vary.add("Cookie")

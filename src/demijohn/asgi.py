@@ -35,9 +35,11 @@ import threading
 import typing as t
 from functools import partial
 
+import greenlet
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response as ResponseBase
 
-from ._async import WorkerPool, await_in, run_in_bridge
+from ._async import WorkerPool, _Bridge, await_in, run_in_bridge, run_sync
 from .scaffold import runs_on_loop
 from .wrappers import _is_async_only, buffered_parts, needs_close, wsgi_parts
 
@@ -395,9 +397,10 @@ async def _read_body(
 ) -> t.IO[bytes] | None:
     """Read the request body; ``None`` if the client disconnected first.
 
-    A body over ``limit`` is not read past it: the recorded length then
-    exceeds the limit and Werkzeug answers 413 when the app reads the body,
-    exactly as under WSGI.
+    A body over ``limit`` is not read past it: the request's stream answers
+    413 when the app reads it, exactly as under WSGI, and the rest is left
+    with the server unless a view raised ``request.max_content_length``
+    (see :class:`_UnreadBody`).
     """
     declared = environ.get("CONTENT_LENGTH")
     if declared is None:
@@ -410,8 +413,8 @@ async def _read_body(
             # 6.3): nothing to wait for. Only for the methods that never
             # carry one in practice, in case a hand-made scope lacks them.
             return io.BytesIO()
-    elif limit is not None and declared.isdigit() and int(declared) > limit:
-        return io.BytesIO()
+    elif limit is not None and _exceeds(declared, limit):
+        return t.cast("t.IO[bytes]", _UnreadBody(receive, None))
 
     message = await receive()
     if message["type"] == "http.disconnect":
@@ -429,8 +432,11 @@ async def _read_body(
         if chunk:
             size += len(chunk)
             body.write(chunk)
-            if limit is not None and size > limit:
-                break
+            if limit is not None and size > limit and message.get("more_body", False):
+                # Chunked past the limit: no length is recorded, so the
+                # stream reads at most one byte past the app's limit.
+                body.seek(0)
+                return t.cast("t.IO[bytes]", _UnreadBody(receive, body))
         if not message.get("more_body", False):
             break
         message = await receive()
@@ -441,6 +447,81 @@ async def _read_body(
     body.seek(0)
     environ["CONTENT_LENGTH"] = str(size)
     return body
+
+
+def _exceeds(declared: str, limit: int) -> bool:
+    """Whether the request will read this Content-Length value as a number over ``limit``.
+
+    The client chooses the value. Werkzeug reads one that is no plain number
+    as 0: ``"²"`` (it passes ``str.isdigit``, not ``int``) and one of more
+    digits than ``int`` parses (4300) included. Agreeing with it keeps both
+    from being a 500, and the body from being left unread for a 0 length.
+    """
+    if not (declared.isascii() and declared.isdigit()):
+        return False
+    try:
+        return int(declared) > limit
+    except ValueError:
+        return False
+
+
+class _UnreadBody(io.RawIOBase):
+    """A body the door stopped reading at ``MAX_CONTENT_LENGTH``: what was read, then the rest.
+
+    The rest is only received if the app reads that far, which the request's
+    stream allows only when a view or hook raised ``request.max_content_length``
+    for this request; otherwise the 413 goes out without it. It is received
+    where the pipeline runs (a worker thread, or the bridge greenlet on the
+    loop), through :func:`~demijohn._async.run_sync`. An ``async def`` view
+    past its first real ``await`` runs in the loop's own task, where a
+    synchronous read cannot wait: that is refused instead of hanging the loop.
+    """
+
+    def __init__(self, receive: Receive, head: t.IO[bytes] | None) -> None:
+        self._receive = receive
+        self._head = head
+        self._pending = memoryview(b"")
+        self._more = True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: t.Any) -> int:
+        if self._head is not None:
+            data = self._head.read(len(buffer))
+            if data:
+                buffer[: len(data)] = data
+                return len(data)
+            self._head.close()
+            self._head = None
+        while not self._pending and self._more:
+            if (
+                asyncio._get_running_loop() is not None
+                and type(greenlet.getcurrent()) is not _Bridge
+            ):
+                raise RuntimeError(
+                    "The request body goes past MAX_CONTENT_LENGTH and its rest cannot be"
+                    " received here: after its first await, an async view runs on the event"
+                    " loop, where a synchronous read would block it. Raise"
+                    " request.max_content_length and read the body before awaiting (or in"
+                    " a before_request hook), or use a sync view."
+                )
+            message = run_sync(self._receive())
+            if message["type"] == "http.disconnect":
+                self._more = False
+                raise ClientDisconnected()
+            self._pending = memoryview(message.get("body", b""))
+            self._more = message.get("more_body", False)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self) -> None:
+        if self._head is not None:
+            self._head.close()
+            self._head = None
+        super().close()
 
 
 #: Response header name -> its ASGI spelling, for the names seen so far.

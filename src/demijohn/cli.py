@@ -14,6 +14,7 @@ import collections.abc as cabc
 import importlib.metadata
 import importlib.util
 import inspect
+import ipaddress
 import os
 import platform
 import re
@@ -508,6 +509,11 @@ class FlaskGroup(AppGroup):
     def _load_plugin_commands(self) -> None:
         if self._loaded_plugin_commands:
             return
+        # Plugins are Flask extensions (Flask-Limiter's ``limiter`` command,
+        # say) whose modules import ``flask``: the alias must be in place first.
+        from ._alias import install_as_flask
+
+        install_as_flask()
         for entry_point in importlib.metadata.entry_points(group="flask.commands"):
             self.add_command(entry_point.load(), entry_point.name)
         self._loaded_plugin_commands = True
@@ -617,6 +623,35 @@ def show_server_banner(debug: bool, app_import_path: str | None) -> None:
         click.echo(f" * Debug mode: {'on' if debug else 'off'}")
 
 
+def _warn_if_debugger_exposed(host: str | None, debugger: bool) -> None:
+    """Warn, before serving, when the interactive debugger listens beyond this machine.
+
+    The debugger runs arbitrary code for whoever unlocks it with the PIN, so
+    binding it to ``0.0.0.0`` or a public address deserves a loud notice.
+    """
+    if not debugger or is_running_from_reloader() or _is_local_host(host or "127.0.0.1"):
+        return
+    click.secho(
+        f" * WARNING: the debugger is on and the server listens on {host}, which is not a"
+        " loopback address: anyone who can reach it may run code on this machine through"
+        " the debugger, with the PIN as the only guard. Bind 127.0.0.1 instead, or turn"
+        " debug mode off.",
+        fg="red",
+        bold=True,
+        err=True,
+    )
+
+
+def _is_local_host(host: str) -> bool:
+    """Whether ``host`` can only be reached from this machine (loopback, a Unix socket)."""
+    if host.startswith("unix://") or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # another name: it may resolve to any interface
+
+
 class CertParamType(click.ParamType):  # type: ignore[type-arg]
     """``--cert``: a certificate file, ``adhoc``, or an ``ssl.SSLContext`` import string."""
 
@@ -643,7 +678,7 @@ class CertParamType(click.ParamType):  # type: ignore[type-arg]
             value = click.STRING(value, param, ctx).lower()
             if value == "adhoc":
                 # Werkzeug makes ad-hoc certificates with the cryptography library.
-                if importlib.util.find_spec("cryptography") is None:
+                if not _cryptography_importable():
                     raise click.BadParameter(
                         "Using ad-hoc certificates requires the cryptography library.",
                         ctx,
@@ -657,6 +692,22 @@ class CertParamType(click.ParamType):  # type: ignore[type-arg]
             if isinstance(obj, ssl.SSLContext):
                 return obj
             raise
+
+
+def _cryptography_importable() -> bool:
+    """Whether ``import cryptography`` works, as ad-hoc certificates need.
+
+    Imported, not just found: an install that cannot load (a missing native
+    library, an import blocked on purpose) must fail here, with the message,
+    not later in the server.
+    """
+    try:
+        if importlib.util.find_spec("cryptography") is None:
+            return False
+        import cryptography  # noqa: F401
+    except (ImportError, ValueError):  # ValueError: a module without a spec
+        return False
+    return True
 
 
 def _validate_key(ctx: click.Context, param: click.Parameter, value: t.Any) -> t.Any:
@@ -803,6 +854,7 @@ def run_command(
 
     reason = _asgi_reason(asgi, app)
     show_server_banner(debug, info.app_import_path)
+    _warn_if_debugger_exposed(host, debugger)
     if reason is not None:
         if extra_files or exclude_patterns:
             click.secho(

@@ -7,9 +7,10 @@ active application's config here, so one ``Request`` class serves every app.
 from __future__ import annotations
 
 import typing as t
+from http import HTTPStatus
 from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import FileStorage, Headers, ImmutableMultiDict
+from werkzeug.datastructures import FileStorage, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.utils import cached_property, get_content_type
@@ -34,6 +35,12 @@ def _config_limit(name: str, own: int | None, fallback: int | None) -> int | Non
     if ctx is not None:
         return ctx.app.config[name]  # type: ignore[no-any-return]
     return fallback
+
+
+def _query_text(query: bytes) -> str:
+    # The error handler Werkzeug registers for its URL code: a byte that is
+    # not UTF-8 becomes its %XX escape instead of an error.
+    return query.decode("utf-8", "werkzeug.url_quote")
 
 
 _V = t.TypeVar("_V")
@@ -182,6 +189,24 @@ class Request(RequestBase):
             return []
         return list(_split_blueprint_path(name))
 
+    @cached_property
+    def args(self) -> MultiDict[str, str]:
+        """The parsed query string; bytes that are not UTF-8 stay percent-encoded.
+
+        Werkzeug decodes the raw query as strict UTF-8 first, so one raw byte
+        0xFF a client sent (a percent-encoded one is fine) was a 500.
+        """
+        return self.parameter_storage_class(
+            parse_qsl(
+                _query_text(self.query_string), keep_blank_values=True, errors="werkzeug.url_quote"
+            )
+        )
+
+    @property
+    def full_path(self) -> str:
+        """The path and query string, with undecodable query bytes percent-encoded."""
+        return f"{self.path}?{_query_text(self.query_string)}"
+
     form: _ParsedForm[ImmutableMultiDict[str, str]] = _ParsedForm(RequestBase.form.__doc__)
     files: _ParsedForm[ImmutableMultiDict[str, FileStorage]] = _ParsedForm(
         RequestBase.files.__doc__
@@ -200,6 +225,7 @@ class Request(RequestBase):
             self._load_urlencoded()
         else:
             super()._load_form_data()
+            self._drop_unnamed_parts()
         # In debug mode, make ``request.files[key]`` explain the missing enctype
         # instead of raising a bare KeyError.
         ctx = _cv_app.get(None)
@@ -212,6 +238,25 @@ class Request(RequestBase):
             from .debughelpers import attach_enctype_error_multidict
 
             attach_enctype_error_multidict(self)
+
+    def _drop_unnamed_parts(self) -> None:
+        """Leave out multipart parts without a name, which Werkzeug files under the key ``None``.
+
+        No field name can reach them, and code iterating the keys as strings
+        trips on ``None`` (Flask-WTF's CSRF check: a 500 for any client that
+        sends ``Content-Disposition: form-data`` without ``name``).
+        """
+        d = self.__dict__
+        for attribute in ("form", "files"):
+            data = d.get(attribute)
+            if data is None or None not in data:
+                continue
+            for value in data.getlist(None):
+                if isinstance(value, FileStorage):
+                    value.close()
+            d[attribute] = type(data)(
+                (key, value) for key, value in data.items(multi=True) if key is not None
+            )
 
     def _load_urlencoded(self) -> None:
         """Parse a urlencoded body exactly as Werkzeug's :class:`FormDataParser` does.
@@ -232,11 +277,35 @@ class Request(RequestBase):
         d = self.__dict__
         d["stream"], d["form"], d["files"] = stream, storage(items), storage()
 
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> t.IO[bytes]:
+        """Werkzeug's stream for an upload, remembered so :meth:`close` closes it.
+
+        Werkzeug's multipart parser drops the stream of a part it did not
+        finish (a body cut short, a limit reached mid-upload) without closing
+        it: a temporary file left for the garbage collector.
+        """
+        stream = super()._get_file_stream(
+            total_content_length, content_type, filename, content_length
+        )
+        self.__dict__.setdefault("_upload_streams", []).append(stream)
+        return stream
+
     def close(self) -> None:
-        """Close the uploaded files, if any were parsed."""
+        """Close the uploaded files, if any were parsed, finished or not."""
         # Only uploads hold resources; most requests parse none, or no form.
-        if self.__dict__.get("files"):
+        d = self.__dict__
+        if d.get("files"):
             super().close()
+        streams = d.get("_upload_streams")
+        if streams:
+            for stream in streams:
+                stream.close()
 
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
         """Raise a 400 for a malformed body; the parser's message only in debug."""
@@ -266,6 +335,20 @@ class Response(ResponseBase):
     json_module: t.Any = json
     # Redirect targets are sent as given: relative stays relative, as in Flask.
     autocorrect_location_header = False
+
+    @property
+    def status(self) -> str:
+        """The status line's code and reason phrase, e.g. ``"200 OK"``."""
+        return self._status
+
+    @status.setter
+    def status(self, value: str | int | HTTPStatus) -> None:
+        status, code = self._clean_status(value)
+        if "\n" in status or "\r" in status:
+            # Werkzeug's server writes the reason phrase as given: a line
+            # break would split the response, as one in a header value would.
+            raise ValueError("The status must not contain newline characters.")
+        self._status, self._status_code = status, code
 
     @property
     def max_cookie_size(self) -> int:  # type: ignore[override]

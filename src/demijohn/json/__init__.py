@@ -64,11 +64,17 @@ def loads(s: str | bytes, **kwargs: t.Any) -> t.Any:
 
     :param s: Text or UTF-8 bytes.
     :param kwargs: Passed to the ``loads`` implementation.
+    :raises ValueError: for malformed JSON, including nesting deeper than
+        the parser can follow (a request body's becomes a 400, not a 500).
     """
     ctx = _cv_app.get(None)
-    if ctx is not None:
-        return ctx.app.json.loads(s, **kwargs)
-    return _json.loads(s, **kwargs)
+    try:
+        if ctx is not None:
+            return ctx.app.json.loads(s, **kwargs)
+        return _json.loads(s, **kwargs)
+    except RecursionError:
+        # A client chooses the nesting: ``[[[[...`` is bad input, not a crash.
+        raise ValueError("JSON nested too deeply to parse") from None
 
 
 def load(fp: t.IO[t.AnyStr], **kwargs: t.Any) -> t.Any:

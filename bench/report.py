@@ -25,6 +25,12 @@ from scenarios import BY_NAME, RETURN_FORM_NAMES
 from targets import Target, target, targets_table
 
 RESULTS = BENCH / "RESULTS.md"
+#: The scale-out figures have their own file, written by bench/scaleout.py (it
+#: needs root and starts a whole cluster), so that this one can be rewritten.
+SCALEOUT_LINK = (
+    "Several app hosts behind nginx, with Redis and Celery (`scripts/cluster`): "
+    "[SCALEOUT.md](SCALEOUT.md), written by `bench/scaleout.py --write`."
+)
 
 #: Issue 9's in-process targets: Flask's time ÷ demijohn's, at least.
 SPEEDUP_TARGETS: dict[str, float] = {
@@ -276,6 +282,7 @@ def document(
             come in under it), and bare ASGI is its ASGI counterpart. "n/a": the app
             cannot serve the scenario (no sessions, no `async def` views under WSGI, or
             no Flask-style return values)."""),
+        SCALEOUT_LINK,
         "## In-process: the framework's own CPU time",
         _prose(f"""Each app is called directly as a WSGI application with a prepared
             environ, in its own subprocess ({pinned}; no server, no socket). The figure

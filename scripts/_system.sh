@@ -5,6 +5,11 @@
 #   chromium  headless browser for tests/test_browser.py (driven by Playwright
 #             through executable_path; Playwright never downloads a browser)
 #   nginx     reverse proxy for tests/test_deploy_nginx.py
+#   redis-server, postgresql, wrk, iproute2
+#             the demo's cluster (scripts/cluster, tests/test_cluster.py): shared
+#             sessions/cache/queue, the shared database, the load during a failover;
+#             wrk also drives the load soak (bench/reliability.py,
+#             tests/test_reliability_smoke.py)
 #
 # Installs them with apt-get when running as root on a system that has it
 # (CI and a fresh Debian machine), quietly and only when something is missing.
@@ -15,6 +20,10 @@ _system_missing() {
     local missing=()
     [ -x /usr/bin/chromium ] || missing+=(chromium)
     [ -x /usr/sbin/nginx ] || missing+=(nginx)
+    [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+    [ -x /usr/bin/wrk ] || missing+=(wrk)
+    command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
     [ "${#missing[@]}" -eq 0 ] || printf '%s\n' "${missing[@]}"
 }
 

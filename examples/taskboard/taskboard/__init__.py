@@ -89,12 +89,15 @@ def create_app(
     from . import api, auth, main
     from .commands import seed_db_command
     from .errors import register_error_handlers
+    from .services import init_services
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(api.bp)
     register_error_handlers(app)
     app.cli.add_command(seed_db_command)
+    # Redis sessions, cache and rate limit, Celery: only those configured.
+    init_services(app)
 
     @app.context_processor
     def inject_globals() -> dict[str, t.Any]:

@@ -226,6 +226,48 @@ def test_a_failed_load_is_reported_as_a_failed_startup(monkeypatch: pytest.Monke
         serve.load_app()
 
 
+def test_uvicorn_takes_the_app_object_for_asgi3(tmp_path: Path) -> None:
+    # uvicorn imports asyncio before the app: the app's __call__ then reads as
+    # a coroutine function, so no ASGI 2 wrapper is added per request. Its
+    # WSGI side is unchanged.
+    (tmp_path / "plain.py").write_text(
+        "import demijohn\n"
+        "app = demijohn.Flask(__name__)\n"
+        "app.add_url_rule('/', 'i', lambda: 'hi')\n"
+    )
+    output = _python(
+        tmp_path,
+        """
+        import sys
+        import uvicorn
+        from werkzeug.test import Client
+
+        config = uvicorn.Config("plain:app")
+        config.load()
+        from plain import app
+
+        print(config.interface, Client(app).get("/").text)
+        """,
+    )
+    assert output.split() == ["asgi3", "hi"]
+
+
+def test_a_wsgi_process_does_not_load_asyncio_for_the_marker(tmp_path: Path) -> None:
+    output = _python(
+        tmp_path,
+        """
+        import sys
+        import demijohn
+        from werkzeug.test import Client
+
+        app = demijohn.Flask("w")
+        app.add_url_rule("/", "i", lambda: "hi")
+        print(Client(app).get("/").text, "asyncio" in sys.modules)
+        """,
+    )
+    assert output.split() == ["hi", "False"]
+
+
 def test_the_demo_asgi_entry_is_asgi3_for_every_server(tmp_path: Path) -> None:
     # Each server's own loader decides: a Flask object would be WSGI to
     # hypercorn, a bound method ASGI 2 to uvicorn.

@@ -1463,3 +1463,25 @@ forward_attributes(
     *("config", "name", "import_name", "root_path", "instance_path", "extensions"),
     *("url_map", "view_functions", "blueprints", "json", "cli", "aborter"),
 )
+
+
+def _mark_call_as_asgi3(call: t.Callable[..., t.Any]) -> None:
+    """Let servers that sniff the ASGI version call ``app`` as ASGI 3.
+
+    ``Flask.__call__`` serves both doors, so it is a plain function, and a
+    server that looks for a coroutine function (uvicorn: ``app:app``, hypercorn
+    on Python 3.12+) would otherwise take the app for ASGI 2 (one wrapper more
+    per request) or for WSGI. Both markers only change what such checks
+    answer; the call itself is unchanged. The 3.11 marker is asyncio's own
+    object, so it is set only where asyncio is already loaded (an ASGI server
+    imports it before the app): a WSGI worker never loads asyncio for it.
+    """
+    mark = getattr(inspect, "markcoroutinefunction", None)
+    if mark is not None:  # Python 3.12+
+        mark(call)
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None:
+        call._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+
+
+_mark_call_as_asgi3(Flask.__call__)

@@ -37,7 +37,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from .extensions import db
-from .main import CSV_COLUMNS
+from .main import CSV_COLUMNS, csv_row
 from .models import Task as BoardTask
 
 bp = Blueprint("jobs", __name__, url_prefix="/exports")
@@ -95,17 +95,7 @@ def export_tasks_csv(self: Task, user_id: int) -> dict[str, t.Any]:
         writer.writerow(CSV_COLUMNS)
         query = select(BoardTask).order_by(BoardTask.id).execution_options(yield_per=100)
         for task in db.session.scalars(query):
-            writer.writerow(
-                [
-                    task.id,
-                    task.title,
-                    task.status,
-                    task.author.username,
-                    task.created_at.isoformat(timespec="seconds"),
-                    task.updated_at.isoformat(timespec="seconds"),
-                    task.description,
-                ]
-            )
+            writer.writerow(csv_row(task))
             rows += 1
     # Appears whole or not at all, for a host serving the folder meanwhile.
     os.replace(partial, os.path.join(folder, name))

@@ -18,6 +18,18 @@ OUTPUT = REPO / "test-output"
 
 
 @contextlib.contextmanager
+def import_taskboard() -> t.Iterator[t.Any]:
+    """The demo's ``taskboard`` package, importable while the block runs."""
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        import taskboard
+
+        yield taskboard
+    finally:
+        sys.path.remove(str(EXAMPLE))
+
+
+@contextlib.contextmanager
 def gunicorn_taskboard(
     workdir: Path,
     *,

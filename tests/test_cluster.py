@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from taskboard_server import import_taskboard
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "taskboard"
@@ -45,13 +46,8 @@ pytestmark = pytest.mark.wsgi_only
 
 @pytest.fixture(scope="module")
 def taskboard() -> t.Iterator[t.Any]:
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        import taskboard
-
-        yield taskboard
-    finally:
-        sys.path.remove(str(EXAMPLE))
+    with import_taskboard() as package:
+        yield package
 
 
 def csrf_token(page: str) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from asgi_support import through
+from taskboard_server import import_taskboard
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "taskboard"
 DEMIJOHN = str(Path(sys.executable).parent / "demijohn")
@@ -31,13 +32,8 @@ PASSWORD = "correct horse"
 
 @pytest.fixture(scope="module")
 def taskboard() -> t.Iterator[t.Any]:
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        import taskboard
-
-        yield taskboard
-    finally:
-        sys.path.remove(str(EXAMPLE))
+    with import_taskboard() as package:
+        yield package
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import cli
 from . import typing as ft
 from .config import Config, ConfigAttribute
-from .ctx import AppContext, RequestContext, _AppCtxGlobals
+from .ctx import AppContext, RequestContext, _AppCtxGlobals, escape_line_breaks
 from .globals import (
     _cv_app,
     _cv_request,
@@ -882,7 +882,7 @@ class Flask(Scaffold):
         """A redirect response using :attr:`response_class`."""
         # A location taken from the request may hold CR or LF, which a header
         # refuses (a 500): escape them as the Location header is escaped anyway.
-        location = location.replace("\r", "%0D").replace("\n", "%0A")
+        location = escape_line_breaks(location)
         return _wz_redirect(location, code=code, Response=self.response_class)
 
     # -- async ------------------------------------------------------------------

@@ -228,12 +228,13 @@ class RequestContext:
         """Match the URL, storing the rule and arguments or the routing exception."""
         self._matched = True
         request = self.request
-        if request.routing_exception is None and _host_is_malformed(request.environ):
+        host: str | None = request.environ.get("HTTP_HOST")
+        if request.routing_exception is None and _host_is_malformed(host):
             # Checked before either routing path, so that neither answers
             # (a 404, a match) for a request no host could have been sent.
             request.routing_exception = BadRequest("The 'Host' header is not valid.")
             return
-        if self._url_adapter is _UNBOUND and _host_binds(request.environ.get("HTTP_HOST")):
+        if self._url_adapter is _UNBOUND and _host_binds(host):
             # The map's indexes answer where Werkzeug's answer is certain
             # (routing.py), without binding the map to the request.
             try:
@@ -254,7 +255,7 @@ class RequestContext:
                 # The redirect copies the query string as the client sent it:
                 # a raw CR or LF there would make the Location header refuse
                 # the URL (a 500). Escaped as the header is escaped anyway.
-                e.new_url = e.new_url.replace("\r", "%0D").replace("\n", "%0A")
+                e.new_url = escape_line_breaks(e.new_url)
             self.request.routing_exception = e
         else:
             self.request.url_rule = rule
@@ -403,7 +404,7 @@ class RequestContext:
         )
 
 
-def _host_is_malformed(environ: WSGIEnvironment) -> bool:
+def _host_is_malformed(host: str | None) -> bool:
     """Whether the ``Host`` header holds what no host name can.
 
     That is a control character, or a byte outside ASCII (an undecodable
@@ -411,8 +412,17 @@ def _host_is_malformed(environ: WSGIEnvironment) -> bool:
     hosts (an underscore, say) are left to Werkzeug, which reads them as an
     empty ``request.host`` and serves the request.
     """
-    host: str | None = environ.get("HTTP_HOST")
     return host is not None and not (host.isascii() and host.isprintable())
+
+
+def escape_line_breaks(url: str) -> str:
+    """``url`` with CR and LF percent-encoded, fit for a ``Location`` header.
+
+    A location built from what a client sent may hold them; the header would
+    refuse the value (a 500), and escaping is what the header does to other
+    unsafe characters anyway.
+    """
+    return url.replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _drop_tracebacks(exc: BaseException) -> None:

@@ -42,6 +42,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import cli
 from . import typing as ft
+from ._overrides import overrides
 from .config import Config, ConfigAttribute
 from .ctx import AppContext, RequestContext, _AppCtxGlobals, escape_line_breaks
 from .globals import (
@@ -329,7 +330,7 @@ class Flask(Scaffold):
         #: The Werkzeug :class:`~werkzeug.routing.Map` of URL rules.
         self.url_map = self.url_map_class(host_matching=host_matching)
         # A subclass that binds the map its own way must see every request.
-        self._default_url_adapter = type(self).create_url_adapter is Flask.create_url_adapter
+        self._default_url_adapter = not overrides(self, Flask, "create_url_adapter")
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
         # Coroutine function -> its sync wrapper; see ``async_to_sync``.
@@ -1072,8 +1073,8 @@ class Flask(Scaffold):
                     for func in reversed(after_request_funcs[name]):
                         response = self.ensure_sync(func)(response)
         interface = self.session_interface
-        current_session = ctx.session
-        if not interface.is_null_session(current_session):
+        current_session = ctx.session_to_save()
+        if current_session is not None and not interface.is_null_session(current_session):
             interface.save_session(self, current_session, response)
         return response
 

@@ -16,6 +16,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import RequestRedirect
 
 from .globals import _cv_app, _cv_request
+from .sessions import opens_on_first_use
 from .signals import appcontext_popped, appcontext_pushed
 
 if t.TYPE_CHECKING:
@@ -209,11 +210,42 @@ class RequestContext:
     @property
     def session(self) -> SessionMixin:
         """The session opened for this request (a null session without a secret key)."""
+        if self._session_pending:
+            self._open_session()
         return self._session  # type: ignore[return-value]
 
     @session.setter
     def session(self, value: SessionMixin) -> None:
+        self._session_pending = False
         self._session = value
+
+    #: Whether opening the session waits for its first use (see
+    #: :func:`~demijohn.sessions.opens_on_first_use`).
+    _session_pending: bool = False
+
+    def _open_session(self) -> None:
+        self._session_pending = False
+        interface = self.app.session_interface
+        session = interface.open_session(self.app, self.request)
+        if session is None:
+            session = interface.make_null_session(self.app)
+        self._session = session
+
+    def session_to_save(self) -> SessionMixin | None:
+        """The session the response saves; ``None`` when saving it would do nothing.
+
+        That is a session never opened, for a request without the session
+        cookie. One never opened for a request with the cookie is opened now,
+        so that saving it refreshes the cookie as it would have anyway.
+        """
+        if self._session_pending:
+            request = self.request
+            if "HTTP_COOKIE" not in request.environ:
+                return None
+            app = self.app
+            if app.session_interface.get_cookie_name(app) not in request.cookies:
+                return None
+        return self.session
 
     def copy(self) -> RequestContext:
         """A new context for the same request object and session.
@@ -221,7 +253,7 @@ class RequestContext:
         Used to hand the current request to a greenlet or thread.
         """
         return self.__class__(
-            self.app, self.request.environ, request=self.request, session=self._session
+            self.app, self.request.environ, request=self.request, session=self.session
         )
 
     def match_request(self) -> None:
@@ -272,10 +304,10 @@ class RequestContext:
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
 
         if self._session is None:
-            interface = self.app.session_interface
-            self._session = interface.open_session(self.app, self.request)
-            if self._session is None:
-                self._session = interface.make_null_session(self.app)
+            if opens_on_first_use(self.app.session_interface):
+                self._session_pending = True
+            else:
+                self._open_session()
 
         if not self._matched:
             self.match_request()

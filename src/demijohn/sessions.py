@@ -473,3 +473,18 @@ class SecureCookieSessionInterface(SessionInterface):
         # Added above already when accessed (parsing Vary again is not free).
         if not vary_added:
             response.vary.add("Cookie")
+
+
+def opens_on_first_use(interface: SessionInterface) -> bool:
+    """Whether a request's session may be opened when first used rather than on push.
+
+    True for the default cookie interface, unchanged. There, a session that
+    nobody touched and that no cookie came for is never saved (nothing to
+    write, nothing to refresh), so a request that never reads it need not
+    open it at all; :meth:`~demijohn.ctx.RequestContext.session_to_save`
+    opens it at the end when a cookie did come, so it is refreshed as usual.
+    """
+    return (
+        type(interface) is SecureCookieSessionInterface
+        and interface.session_class is SecureCookieSession
+    )

@@ -1,4 +1,9 @@
-"""Drive the ASGI door in-process, so tests can check both doors alike."""
+"""Drive the ASGI door in-process, so tests can check both doors alike.
+
+The test client through either door (``through``, ``client_for``, ``door_app``),
+one ASGI HTTP call (``call_asgi``), and the server's side of the lifespan
+protocol (``Lifespan``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import typing as t
 from werkzeug.datastructures import Headers
 from werkzeug.http import HTTP_STATUS_CODES
 
+from demijohn import Flask
 from demijohn.testing import FlaskClient
 
 
@@ -106,3 +112,41 @@ def through(app: _App, door: str) -> _App:
     if door == "asgi":
         app.test_client_class = AsgiClient  # type: ignore[attr-defined]
     return app
+
+
+def client_for(app: Flask, door: str) -> FlaskClient:
+    """``app``'s test client, speaking ``door``."""
+    return through(app, door).test_client()
+
+
+def door_app(import_name: str, door: str, **options: t.Any) -> Flask:
+    """``Flask(import_name, **options)``, its test client speaking ``door``."""
+    return through(Flask(import_name, **options), door)
+
+
+# -- the lifespan protocol -------------------------------------------------------------
+
+LIFESPAN_SCOPE = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+
+
+class Lifespan:
+    """One lifespan connection to ``entry`` (an ASGI app); create it inside a running loop."""
+
+    def __init__(self, entry: t.Callable[..., t.Awaitable[None]]) -> None:
+        self.incoming: asyncio.Queue[dict[str, t.Any]] = asyncio.Queue()
+        self.sent: asyncio.Queue[dict[str, t.Any]] = asyncio.Queue()
+        self.task = asyncio.ensure_future(entry(LIFESPAN_SCOPE, self.incoming.get, self.sent.put))
+
+    async def ask(self, event: str) -> dict[str, t.Any]:
+        """Send ``lifespan.<event>`` and return the app's answer."""
+        await self.incoming.put({"type": f"lifespan.{event}"})
+        return await asyncio.wait_for(self.sent.get(), 10)
+
+    async def ended(self) -> None:
+        """Wait for the lifespan coroutine to return (after shutdown, or a failure)."""
+        await asyncio.wait_for(self.task, 10)
+
+
+def http_get(path: str) -> dict[str, t.Any]:
+    """A minimal ASGI HTTP scope for ``GET path``."""
+    return {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}

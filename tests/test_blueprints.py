@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from werkzeug.routing import Rule
 
 import demijohn
 from demijohn import Blueprint, request, url_for
+from demijohn.testing import FlaskClient
 
 
 def test_routes_endpoints_and_prefix(app: demijohn.Flask) -> None:
@@ -331,3 +333,56 @@ def test_cli_group_registration(app: demijohn.Flask) -> None:
 
     app.register_blueprint(flat)
     assert "flatcmd" in app.cli.commands
+
+
+# -- ``Blueprint.endpoint`` (issue 16) -------------------------------------------------
+#
+# The name is registered as given, not prefixed with the blueprint's.
+
+
+def test_blueprint_endpoint_registers_the_name_as_given(
+    app: demijohn.Flask, client: FlaskClient
+) -> None:
+    app.url_map.add(Rule("/x", endpoint="name"))
+    bp = Blueprint("bp", __name__)
+
+    @bp.endpoint("name")
+    def view() -> str:
+        return f"{request.endpoint} {request.blueprint} {url_for('name')}"
+
+    app.register_blueprint(bp, url_prefix="/prefix")
+    assert app.view_functions["name"] is view
+    assert "bp.name" not in app.view_functions
+    response = client.get("/x")
+    assert response.status_code == 200
+    assert response.text == "name None /x"
+    # Only the rule added for it routes there; the prefix makes no route.
+    assert client.get("/prefix/x").status_code == 404
+    assert client.get("/prefix/name").status_code == 404
+
+
+def test_blueprint_endpoint_is_recorded_once(app: demijohn.Flask, client: FlaskClient) -> None:
+    app.url_map.add(Rule("/x", endpoint="name"))
+    bp = Blueprint("bp", __name__)
+
+    @bp.endpoint("name")
+    def view() -> str:
+        return "from the blueprint"
+
+    app.register_blueprint(bp)
+
+    def replacement() -> str:
+        return "replaced on the app"
+
+    app.view_functions["name"] = replacement
+    # A second registration (another name) does not record it again.
+    app.register_blueprint(bp, name="again")
+    assert app.view_functions["name"] is replacement
+    assert client.get("/x").text == "replaced on the app"
+
+
+def test_blueprint_endpoint_after_registration_is_refused(app: demijohn.Flask) -> None:
+    bp = Blueprint("bp", __name__)
+    app.register_blueprint(bp)
+    with pytest.raises(AssertionError, match="can no longer be called on the blueprint"):
+        bp.endpoint("late")

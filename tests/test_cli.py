@@ -1,20 +1,41 @@
-"""The ``demijohn`` command in-process: discovery, dotenv, built-ins, user and plugin commands."""
+"""The ``demijohn`` command: discovery, dotenv, built-ins, user and plugin commands, ``run``.
+
+In process first. Then ``demijohn run`` end to end, a real development server
+in a subprocess: Werkzeug's by default (over HTTPS with ``--cert``), uvicorn
+through the ASGI door with ``--asgi`` or when the app has WebSocket routes
+(and the option handling of that path in process, with ``uvicorn.run``
+replaced).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import inspect
 import os
 import re
+import shutil
+import ssl
+import subprocess
 import sys
 import textwrap
+import time
+import types
 import typing as t
 from pathlib import Path
 
 import click
+import httpx
 import pytest
+import uvicorn
+from asgi_support import call_asgi, scope_from_environ
 from click.testing import CliRunner
+from servers import free_port, running_server, stop
+from werkzeug.debug import DebuggedApplication
+from werkzeug.test import EnvironBuilder
 
 import demijohn
-from demijohn import Blueprint, Flask, current_app
+from demijohn import Blueprint, Flask, cli, current_app
 from demijohn.cli import (
     AppGroup,
     FlaskGroup,
@@ -715,3 +736,504 @@ def test_package_path_and_factory_arguments_from_the_fixture_apps(project: Path)
     # Without a name the factory is found and called without arguments.
     default = invoke(["--app", str(package), "which-config"])
     assert default.output == "default debug=False\n"
+
+
+# -- ``demijohn run`` end to end: a real development server in a subprocess ------------
+
+
+CLI_APPS = Path(__file__).parent / "cli_apps"
+DEMIJOHN = str(Path(sys.executable).parent / "demijohn")
+
+# Which door served the request: the ASGI door leaves the scope in the environ.
+DOOR_ROUTE = """
+
+from flask import request
+
+@app.route("/door")
+def door():
+    return "asgi" if "asgi.scope" in request.environ else "wsgi"
+"""
+
+# A WebSocket route, and a lifespan hook whose work a page shows.
+WEBSOCKET_ECHO = """
+
+from flask import websocket
+
+served = []
+
+@app.before_serving
+def start():
+    served.append("started")
+
+@app.route("/served")
+def show_served():
+    return ",".join(served)
+
+@app.websocket("/ws")
+async def echo():
+    while True:
+        await websocket.send(await websocket.receive())
+"""
+
+
+def _serve(tmp_path: Path, *options: str, extra: str = "") -> tuple[list[str], str]:
+    # A copy, so that the test may edit it.
+    source = (CLI_APPS / "errors.py").read_text() + DOOR_ROUTE + extra
+    (tmp_path / "app.py").write_text(source)
+    port = free_port()
+    command = [DEMIJOHN, "--app", "app", "run", "--port", str(port), *options]
+    return command, f"http://127.0.0.1:{port}"
+
+
+def _log(folder: Path) -> str:
+    return next(folder.glob("server-*.log")).read_text()
+
+
+def test_run_serves_and_hides_errors_without_debug(tmp_path: Path) -> None:
+    command, base = _serve(tmp_path)
+    with running_server(command, probe_url=base, cwd=tmp_path):
+        assert httpx.get(base, timeout=5).text == "version 1"
+        assert httpx.get(f"{base}/door", timeout=5).text == "wsgi"
+        error = httpx.get(f"{base}/boom", timeout=5)
+        assert error.status_code == 500
+        assert "Internal Server Error" in error.text
+        assert "kaboom" not in error.text and "Traceback" not in error.text
+    log = _log(tmp_path)
+    assert " * Serving Flask app 'app'" in log
+    assert " * Debug mode: off" in log
+    assert "This is a development server" in log
+    assert "Debugger PIN" not in log
+    # The traceback goes to the terminal, not to the browser.
+    assert "RuntimeError: kaboom in the view" in log
+
+
+def _edit(folder: Path, old: str, new: str) -> None:
+    # The reloaders poll: an edit made too soon after a (re)start is not seen.
+    time.sleep(1.1)
+    source = (folder / "app.py").read_text()
+    (folder / "app.py").write_text(source.replace(old, new))
+
+
+def _wait_for(url: str, expected: t.Callable[[httpx.Response], bool]) -> httpx.Response | None:
+    """GET ``url`` until the response is as ``expected`` (the server is reloading)."""
+    deadline = time.monotonic() + 20
+    response = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):  # restarting
+            response = httpx.get(url, timeout=2)
+            if expected(response):
+                break
+        time.sleep(0.2)
+    return response
+
+
+def _shows_the_debugger_and_reloads(folder: Path, base: str) -> None:
+    page = httpx.get(f"{base}/boom", timeout=5)
+    assert page.status_code == 500
+    assert "kaboom in the view" in page.text
+    assert "Werkzeug Debugger" in page.text  # the interactive debugger page
+
+    _edit(folder, "version 1", "version 2")
+    page = _wait_for(base, lambda response: response.text == "version 2")
+    assert page is not None and page.text == "version 2"
+
+
+def test_debug_mode_reloads_and_shows_the_debugger(tmp_path: Path) -> None:
+    command, base = _serve(tmp_path, "--debug")
+    with running_server(command, probe_url=base, cwd=tmp_path):
+        _shows_the_debugger_and_reloads(tmp_path, base)
+    log = _log(tmp_path)
+    assert " * Debug mode: on" in log
+    assert re.search(r"Debugger PIN: \d{3}-\d{3}-\d{3}", log)
+    assert "Restarting with stat" in log
+
+
+def test_python_dash_m_demijohn_serves_a_package_factory(tmp_path: Path) -> None:
+    # A package path with a factory call string, from another folder.
+    port = free_port()
+    app_ref = f"{CLI_APPS / 'factory_pkg'}:create_app('served')"
+    command = [sys.executable, "-m", "demijohn", "--app", app_ref, "run", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    with running_server(command, probe_url=base, cwd=tmp_path):
+        # The factory's app has no routes: the server answers 404.
+        assert httpx.get(base, timeout=5).status_code == 404
+    assert f" * Serving Flask app '{app_ref}'" in _log(tmp_path)
+
+
+def test_flask_run_environment_variables(tmp_path: Path) -> None:
+    # Everything from the environment: the app, the port, debug mode.
+    shutil.copy(CLI_APPS / "errors.py", tmp_path / "mysite.py")
+    port = free_port()
+    env = {"FLASK_APP": "mysite", "FLASK_RUN_PORT": str(port), "FLASK_DEBUG": "1"}
+    base = f"http://127.0.0.1:{port}"
+    with running_server([DEMIJOHN, "run", "--no-reload"], probe_url=base, cwd=tmp_path, env=env):
+        assert "Werkzeug Debugger" in httpx.get(f"{base}/boom", timeout=5).text
+    log = _log(tmp_path)
+    assert " * Debug mode: on" in log and "Restarting with stat" not in log
+
+
+# -- ``run --cert`` (issue 16) ---------------------------------------------------------
+#
+# ``run --cert adhoc`` and ``--cert``/``--key`` files served over HTTPS, and the
+# error ``--cert adhoc`` gives without a loadable cryptography.
+
+
+_HELLO_APP = """\
+from demijohn import Flask, request
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def index():
+    return f"hello over {request.scheme}"
+"""
+
+_STARTUP_SECONDS = 20.0
+
+
+@contextlib.contextmanager
+def _https_server(args: list[str], cwd: Path, port: int) -> t.Iterator[httpx.Response]:
+    """Run ``demijohn args`` until the block ends; yield its first HTTPS answer.
+
+    :func:`servers.running_server` probes with certificate checks on, which
+    a self-signed certificate never passes: this probe skips them.
+    """
+    log_path = cwd / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "demijohn", "--app", "hello", *args, "--port", str(port)],
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + _STARTUP_SECONDS
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"exited with {proc.returncode}:\n{log_path.read_text()}")
+                try:
+                    response = httpx.get(f"https://127.0.0.1:{port}/", verify=False, timeout=2)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"no HTTPS answer in {_STARTUP_SECONDS} s:\n{log_path.read_text()}"
+                        ) from None
+                    time.sleep(0.1)
+            yield response
+        finally:
+            stop(proc)
+
+
+def _served_certificate(port: int) -> str:
+    """The PEM certificate the server on ``port`` presents (not verified)."""
+    return ssl.get_server_certificate(("127.0.0.1", port), timeout=5)
+
+
+def test_run_cert_adhoc_serves_https(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    (tmp_path / "hello.py").write_text(_HELLO_APP)
+    port = free_port()
+    with _https_server(["run", "--cert", "adhoc"], tmp_path, port) as response:
+        assert response.status_code == 200
+        assert response.text == "hello over https"
+        # Self-signed: a client that checks certificates refuses it.
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(f"https://127.0.0.1:{port}/", timeout=5)
+        cert = x509.load_pem_x509_certificate(_served_certificate(port).encode())
+        assert cert.issuer == cert.subject
+        # Plain HTTP is not served on that port.
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+
+
+def test_run_cert_file_and_key_serves_https(tmp_path: Path) -> None:
+    from werkzeug.serving import make_ssl_devcert
+
+    (tmp_path / "hello.py").write_text(_HELLO_APP)
+    cert_file, key_file = make_ssl_devcert(str(tmp_path / "dev"), host="localhost")
+    port = free_port()
+    args = ["run", "--cert", cert_file, "--key", key_file]
+    with _https_server(args, tmp_path, port) as response:
+        assert response.text == "hello over https"
+        served = ssl.PEM_cert_to_DER_cert(_served_certificate(port))
+        assert served == ssl.PEM_cert_to_DER_cert(Path(cert_file).read_text())
+
+
+_MISSING = (
+    "Error: Invalid value for '--cert':"
+    " Using ad-hoc certificates requires the cryptography library."
+)
+
+#: ``demijohn`` with ``import cryptography`` failing.
+_WITHOUT_CRYPTOGRAPHY = """\
+import sys
+
+sys.modules["cryptography"] = None  # what 'import cryptography' then raises ImportError for
+from demijohn.cli import main
+
+sys.argv[0] = "demijohn"
+main()
+"""
+
+
+def _run_cli(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_run_cert_adhoc_without_cryptography(tmp_path: Path) -> None:
+    (tmp_path / "hello.py").write_text(_HELLO_APP)
+    (tmp_path / "nocrypto.py").write_text(_WITHOUT_CRYPTOGRAPHY)
+    result = _run_cli(["nocrypto.py", "--app", "hello", "run", "--cert", "adhoc"], tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert _MISSING in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_cert_adhoc_with_cryptography_that_cannot_load(tmp_path: Path) -> None:
+    # Found on the path, but failing on import (a broken native library):
+    # the check must import it, not only find it.
+    (tmp_path / "hello.py").write_text(_HELLO_APP)
+    shadow = tmp_path / "shadow"
+    broken = shadow / "cryptography"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text(
+        'raise ImportError("libssl.so.3: cannot open shared object file")\n'
+    )
+    result = _run_cli(
+        ["-m", "demijohn", "--app", "hello", "run", "--cert", "adhoc", "--port", str(free_port())],
+        tmp_path,
+        # First on the path, ahead of the installed cryptography.
+        env={
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")]))
+        },
+    )
+    assert result.returncode == 2, result.stderr
+    assert _MISSING in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- uvicorn: --asgi, or WebSocket routes ---------------------------------------
+
+
+def test_run_asgi_serves_through_uvicorn(tmp_path: Path) -> None:
+    command, base = _serve(tmp_path, "--asgi")
+    with running_server(command, probe_url=base, cwd=tmp_path):
+        assert httpx.get(base, timeout=5).text == "version 1"
+        assert httpx.get(f"{base}/door", timeout=5).text == "asgi"
+        error = httpx.get(f"{base}/boom", timeout=5)
+        assert error.status_code == 500
+        assert "kaboom" not in error.text and "Traceback" not in error.text
+    log = _log(tmp_path)
+    assert " * Serving ASGI with uvicorn (--asgi)" in log
+    assert f"Uvicorn running on {base}" in log
+    assert " * Debug mode: off" in log
+    assert "Debugger PIN" not in log and "reloader" not in log
+    assert "RuntimeError: kaboom in the view" in log
+
+
+def test_an_app_with_websocket_routes_is_served_through_uvicorn(tmp_path: Path) -> None:
+    from websockets.asyncio.client import connect
+
+    command, base = _serve(tmp_path, extra=WEBSOCKET_ECHO)
+
+    async def echoed() -> list[str | bytes]:
+        async with asyncio.timeout(10), connect(f"{base.replace('http', 'ws')}/ws") as ws:
+            await ws.send("ping")
+            await ws.send(b"pong")
+            return [await ws.recv(), await ws.recv()]
+
+    with running_server(command, probe_url=base, cwd=tmp_path):
+        assert httpx.get(f"{base}/door", timeout=5).text == "asgi"
+        assert asyncio.run(echoed()) == ["ping", b"pong"]
+        # uvicorn ran the lifespan protocol, and so the app's hooks.
+        assert httpx.get(f"{base}/served", timeout=5).text == "started"
+    assert " * Serving ASGI with uvicorn (WebSocket route /ws)" in _log(tmp_path)
+
+
+def test_run_asgi_debug_mode_reloads_and_shows_the_debugger(tmp_path: Path) -> None:
+    # uvicorn's reloader imports the app again in each process it starts.
+    command, base = _serve(tmp_path, "--asgi", "--debug")
+    with running_server(command, probe_url=base, cwd=tmp_path):
+        assert httpx.get(f"{base}/door", timeout=5).text == "asgi"
+        _shows_the_debugger_and_reloads(tmp_path, base)
+
+        # A file that no longer imports: every request shows the error, in the
+        # debugger, until the next edit fixes it.
+        _edit(tmp_path, '"version 2"', '"version 3"\n(')
+        page = _wait_for(base, lambda response: response.status_code == 500)
+        assert page is not None and page.status_code == 500
+        assert "SyntaxError" in page.text and "Werkzeug Debugger" in page.text
+        _edit(tmp_path, '"version 3"\n(', '"version 3"')
+        page = _wait_for(base, lambda response: response.text == "version 3")
+        assert page is not None and page.text == "version 3"
+    log = _log(tmp_path)
+    assert " * Debug mode: on" in log
+    assert "Started reloader process" in log
+    # Printed by each process the reloader started, the broken one included.
+    started = log.count("Started server process")
+    assert started >= 4
+    assert len(re.findall(r"Debugger PIN: \d{3}-\d{3}-\d{3}", log)) == started
+
+
+# In-process: what ``run`` hands uvicorn, with ``uvicorn.run`` recording it.
+
+
+#: The calls made to the replaced ``uvicorn.run``: ``(app, options)``.
+UvicornCalls = list[tuple[t.Any, dict[str, t.Any]]]
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> UvicornCalls:
+    calls: UvicornCalls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    # What run sets for the reloader's processes is undone after the test.
+    monkeypatch.setenv(cli._DEBUGGER_ENV, "")
+    monkeypatch.delenv(cli._DEBUGGER_ENV)
+    return calls
+
+
+def _page_app() -> Flask:
+    app = Flask("page_app")
+
+    @app.route("/")
+    def index() -> str:
+        return "page"
+
+    @app.route("/boom")
+    def boom() -> str:
+        raise RuntimeError("kaboom in process")
+
+    return app
+
+
+def _invoke(args: list[str], create_app: t.Callable[[], Flask] | None = None) -> t.Any:
+    group = FlaskGroup(name="demijohn", create_app=create_app)
+    return CliRunner().invoke(group, args)
+
+
+def _get(asgi: t.Any, path: str) -> tuple[int, str]:
+    """``GET path`` through an ASGI app, in-process: status and body."""
+    scope = scope_from_environ(EnvironBuilder(path=path).get_environ())
+    messages = asyncio.run(call_asgi(asgi, scope, b""))
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return messages[0]["status"], body.decode()
+
+
+def test_run_asgi_hands_uvicorn_the_options(tmp_path: Path, uvicorn_calls: UvicornCalls) -> None:
+    (tmp_path / "cert.pem").write_text("certificate")
+    (tmp_path / "key.pem").write_text("key")
+    args = ["run", "--asgi", "--host", "127.0.0.2", "--port", "8123"]
+    args += ["--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem")]
+    result = _invoke(args, create_app=_page_app)
+    assert result.exit_code == 0, result.output
+    [(asgi, options)] = uvicorn_calls
+    assert options == {
+        "host": "127.0.0.2",
+        "port": 8123,
+        "log_level": "info",
+        "ssl_certfile": str(tmp_path / "cert.pem"),
+        "ssl_keyfile": str(tmp_path / "key.pem"),
+        "lifespan": "on",
+    }
+    # A coroutine function, which uvicorn takes for ASGI 3, serving the app.
+    assert inspect.iscoroutinefunction(asgi)
+    assert _get(asgi, "/") == (200, "page")
+    status, body = _get(asgi, "/boom")
+    assert status == 500 and "kaboom" not in body
+
+
+def test_run_asgi_debug_without_an_importable_app_serves_with_the_debugger(
+    uvicorn_calls: UvicornCalls,
+) -> None:
+    # A create_app function cannot be imported again by a reloaded process.
+    app = _page_app()
+    result = _invoke(["run", "--asgi", "--debug"], create_app=lambda: app)
+    assert result.exit_code == 0, result.output
+    assert "The reloader needs an app uvicorn can import again" in result.output
+    assert re.search(r" \* Debugger PIN: \d{3}-\d{3}-\d{3}", result.output)
+    [(asgi, options)] = uvicorn_calls
+    assert options["log_level"] == "debug" and "reload" not in options
+    assert app.debug
+    status, body = _get(asgi, "/boom")
+    assert status == 500
+    assert "Werkzeug Debugger" in body and "kaboom in process" in body
+
+
+@pytest.mark.parametrize(
+    ("flags", "debugger"), [(["--debug"], "1"), (["--debug", "--no-debugger"], "0")]
+)
+def test_run_asgi_reload_hands_uvicorn_an_import_string(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    uvicorn_calls: UvicornCalls,
+    flags: list[str],
+    debugger: str,
+) -> None:
+    module = types.ModuleType("reloaded_app")
+    module.app = _page_app()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "reloaded_app", module)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # --app puts the folder first
+    result = _invoke(["--app", "reloaded_app", "run", "--asgi", *flags])
+    assert result.exit_code == 0, result.output
+    [(target, options)] = uvicorn_calls
+    assert target == "demijohn.cli:_reloaded_asgi_app"
+    assert options["factory"] is True and options["reload"] is True
+    assert str(tmp_path) in options["reload_dirs"]
+    # The reloaded process finds the app and the debugger setting in its environment.
+    assert os.environ["FLASK_APP"] == "reloaded_app"
+    assert os.environ[cli._DEBUGGER_ENV] == debugger
+    asgi = cli._reloaded_asgi_app()
+    assert isinstance(module.app.wsgi_app, DebuggedApplication) == (debugger == "1")
+    assert _get(asgi, "/") == (200, "page")
+
+
+def test_run_asgi_refuses_certificates_uvicorn_cannot_take(
+    monkeypatch: pytest.MonkeyPatch, uvicorn_calls: UvicornCalls
+) -> None:
+    module = types.ModuleType("certificates")
+    module.context = ssl.create_default_context()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "certificates", module)
+    result = _invoke(["run", "--asgi", "--cert", "certificates.context"], create_app=_page_app)
+    assert result.exit_code == 2
+    assert "With uvicorn, use a certificate file and '--key'" in result.output
+    assert uvicorn_calls == []
+
+
+@pytest.mark.parametrize(
+    ("args", "websocket_route", "reason"),
+    [
+        (["run", "--asgi"], False, "--asgi"),
+        (["run"], True, "WebSocket route /ws"),
+    ],
+)
+def test_serving_asgi_without_uvicorn_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], websocket_route: bool, reason: str
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # "import uvicorn" fails
+    app = _page_app()
+    if websocket_route:
+
+        @app.websocket("/ws")
+        async def echo() -> None:
+            pass
+
+    result = _invoke(args, create_app=lambda: app)
+    assert result.exit_code == 1
+    assert f"Error: Serving ASGI ({reason}) needs uvicorn: pip install 'demijohn[asgi]'" in (
+        result.output
+    )

@@ -314,7 +314,7 @@ def test_from_file_opens_text_or_binary(tmp_path: Path) -> None:
     config.from_file("c.json", load=load, text=False)  # json.load takes bytes too
     assert modes == ["TextIOWrapper", "BufferedReader"]
     assert config["NAME"] == "café"
-    # DESIGN.md known error (TOML): tomllib.load needs a binary file.
+    # docs/design.md, known error "TOML": tomllib.load needs a binary file.
     (tmp_path / "c.toml").write_text("A = 1\n")
     with pytest.raises(TypeError, match="binary mode"):
         config.from_file("c.toml", load=tomllib.load)

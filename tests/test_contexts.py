@@ -1,8 +1,10 @@
-"""Application and request contexts, ``g``, and the context helpers."""
+"""Application and request contexts, ``g``, the context helpers, and the proxies' ``repr``."""
 
 from __future__ import annotations
 
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,7 @@ from demijohn import (
     request,
     session,
 )
+from demijohn.testing import FlaskClient
 
 
 def test_outside_app_context_errors() -> None:
@@ -191,3 +194,62 @@ def test_no_state_leaks_between_requests(app: demijohn.Flask) -> None:
     client = app.test_client()
     assert client.get("/set").text == "set"
     assert client.get("/get").text == "empty"
+
+
+# -- names: ``repr(g)`` under the ``flask`` alias, ``repr`` of the proxies (issue 16) ----
+
+
+def test_g_repr_names_flask_under_the_alias(app: demijohn.Flask, client: FlaskClient) -> None:
+    assert sys.modules["flask"] is demijohn  # conftest installed the alias
+
+    @app.get("/")
+    def index() -> str:
+        return repr(g)
+
+    assert client.get("/").text == "<flask.g of 'test_app'>"
+    with app.app_context():
+        assert repr(g) == "<flask.g of 'test_app'>"
+
+
+def test_g_repr_names_demijohn_without_the_alias(
+    app: demijohn.Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(sys.modules, "flask")
+    with app.app_context():
+        assert repr(g) == "<demijohn.g of 'test_app'>"
+
+
+def test_g_repr_quotes_the_name_as_flask_does(tmp_path: Path) -> None:
+    # Flask puts the name between quotes as is (no ``repr`` escaping).
+    app = demijohn.Flask("it's", root_path=str(tmp_path))
+    with app.app_context():
+        assert repr(g) == "<flask.g of 'it's'>"
+    outside = demijohn.ctx._AppCtxGlobals()
+    assert repr(outside).startswith("<demijohn.ctx._AppCtxGlobals object at 0x")
+
+
+@pytest.mark.parametrize(
+    "name", ["request", "session", "g", "current_app", "request_ctx", "app_ctx", "websocket"]
+)
+def test_unbound_proxies_read_as_werkzeugs(name: str) -> None:
+    from demijohn import globals as proxies
+
+    assert repr(getattr(proxies, name)) == "<LocalProxy unbound>"
+
+
+def test_bound_proxies_read_as_their_object(app: demijohn.Flask, client: FlaskClient) -> None:
+    app.secret_key = "regression-secret"
+
+    @app.get("/here")
+    def here() -> str:
+        return "\n".join(
+            [repr(request), repr(demijohn.current_app), repr(session), str(session.accessed)]
+        )
+
+    lines = client.get("/here?x=1").text.splitlines()
+    assert lines == [
+        "<Request 'http://localhost/here?x=1' [GET]>",
+        "<Flask 'test_app'>",
+        "<SecureCookieSession {}>",
+        "False",
+    ]

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_support import call_asgi
-from lifespan_support import Lifespan, http_get
+from asgi_support import Lifespan, call_asgi, http_get
 from servers import free_port, running_server
 
 from demijohn import Blueprint, Flask, current_app, g, serving

@@ -6,7 +6,7 @@ Run with a Python that has Flask installed (not the project's virtualenv)::
 
 Each case records the session value (described in plain JSON, see
 ``describe``), the cookie Flask set for it, and the cookie's payload (the part
-before the timestamp and signature). ``tests/test_session_interop.py`` checks
+before the timestamp and signature). ``tests/test_sessions.py`` checks
 that demijohn reads the cookies back to the same values and produces the same
 payloads. The cookies carry the time they were made: tests read them with a
 long session lifetime.

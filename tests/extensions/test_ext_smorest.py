@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from asgi_support import through
+from asgi_support import door_app
 from flask import Flask
 from flask_restful import Resource
 from flask_smorest import Api, Blueprint
@@ -16,9 +16,7 @@ USERS = {1: {"id": 1, "username": "dev_user", "email": "dev@example.com"}}
 
 @pytest.fixture
 def app(door: str) -> Flask:
-    app = Flask(__name__)
-    through(app, door)
-    return app
+    return door_app(__name__, door)
 
 
 def test_flask_smorest_blueprint_schema_and_openapi(app: Flask) -> None:

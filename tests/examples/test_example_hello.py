@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-APP_FILE = Path(__file__).resolve().parent.parent / "examples" / "hello" / "app.py"
+APP_FILE = Path(__file__).resolve().parents[2] / "examples" / "hello" / "app.py"
 
 
 @pytest.fixture(scope="module")

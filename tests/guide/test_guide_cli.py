@@ -152,7 +152,7 @@ def test_usage_in_terminal(tmp_path: Path) -> None:
 
 # -- Getting Started: the CLI parts ---------------------------------------------
 
-CLI_APPS = Path(__file__).parent / "cli_apps"
+CLI_APPS = Path(__file__).parents[1] / "cli_apps"
 DEMIJOHN = str(Path(sys.executable).parent / "demijohn")
 
 
@@ -223,7 +223,8 @@ def test_activating_debug_mode_with_environment_variables(
     monkeypatch.setenv("FLASK_DEBUG", "1")
     assert "Debug mode: on" in CliRunner().invoke(hello_group(), ["run"]).output
     assert (served[0]["use_reloader"], served[0]["use_debugger"]) == (True, True)
-    # export FLASK_ENV=development: Flask 3.1 no longer reads it (DESIGN.md).
+    # export FLASK_ENV=development: Flask 3.1 no longer reads it (docs/design.md,
+    # known error "FLASK_ENV").
     monkeypatch.delenv("FLASK_DEBUG")
     monkeypatch.setenv("FLASK_ENV", "development")
     assert "Debug mode: off" in CliRunner().invoke(hello_group(), ["run"]).output
@@ -339,7 +340,8 @@ def test_cli_environment_variable_management(tmp_path: Path) -> None:
 
 def test_warning_command_overlapping(served: list[dict[str, t.Any]]) -> None:
     # The guide warns a custom `run` would override the built-in one; in Flask
-    # 3.1 (and here) the built-in wins (DESIGN.md), so `flask run` keeps serving.
+    # 3.1 (and here) the built-in wins (docs/design.md, known error "Built-in
+    # commands win"), so `flask run` keeps serving.
     app = Flask("overlap")
 
     @app.cli.command("run")

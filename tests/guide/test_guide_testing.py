@@ -618,7 +618,7 @@ def write_project(root: Path, tests: dict[str, str]) -> None:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(source).lstrip())
-    shutil.copy(Path(__file__).parent / "asgi_support.py", root / "asgi_support.py")
+    shutil.copy(Path(__file__).parents[1] / "asgi_support.py", root / "asgi_support.py")
 
 
 def run_pytest(root: Path, door: str) -> subprocess.CompletedProcess[str]:

@@ -78,8 +78,9 @@ def test_loading_from_toml_files(app: Flask, tmp_path: Path) -> None:
         '# Main settings\nDEBUG = true\nSECRET_KEY = "toml-secret-key"\n'
         '[DATABASE]\nURI = "sqlite:///site.db"\n'
     )
-    # DESIGN.md known error: the guide's load=tomllib.loads with text=False hands
-    # loads() a binary file and fails, as in Flask; tomllib.load is the working form.
+    # docs/design.md, known error "TOML": the guide's load=tomllib.loads with
+    # text=False hands loads() a binary file and fails, as in Flask; tomllib.load
+    # is the working form.
     with pytest.raises(AttributeError):
         app.config.from_file("config.toml", load=tomllib.loads, text=False)
     app.config.from_file("config.toml", load=tomllib.load, text=False)

@@ -12,7 +12,7 @@ import demijohn
 
 def test_the_real_flask_distribution_is_not_installed() -> None:
     # Listings come from what is on disk; the alias's in-process metadata
-    # finder (see test_alias.py) never appears in them.
+    # finder (see tests/test_alias.py) never appears in them.
     names = {(dist.metadata["Name"] or "").lower() for dist in importlib.metadata.distributions()}
     assert "flask" not in names
     assert "demijohn" in names

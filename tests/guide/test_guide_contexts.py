@@ -7,7 +7,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from asgi_support import through
+from asgi_support import door_app
 from flask import (
     Blueprint,
     Flask,
@@ -40,9 +40,8 @@ def connect_to_db(url: str) -> FakeConnection:
 
 
 def make_app(door: str) -> Flask:
-    app = Flask(__name__)
+    app = door_app(__name__, door)
     app.config.update(SECRET_KEY="ctx", DATABASE_URL="sqlite:///ctx.db", SITE_NAME="Demo")
-    through(app, door)
     return app
 
 

@@ -21,18 +21,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from asgi_support import through
+from asgi_support import client_for
 from click.testing import CliRunner
 from flask import Blueprint, Flask, abort, current_app, g, request, url_for
 from flask.cli import FlaskGroup, ScriptInfo
-from flask.testing import FlaskClient
 from flask.views import MethodView, View
 from werkzeug.routing import BuildError
-
-
-def client_for(app: Flask, door: str) -> FlaskClient:
-    through(app, door)
-    return app.test_client()
 
 
 def write_files(root: Path, files: dict[str, str | bytes]) -> None:
@@ -1019,7 +1013,7 @@ def test_method_views_for_rest_apis(door: str) -> None:
     deleted = client.delete("/users/1")
     # A 204 response has no body: the JSON the example returns is not sent.
     assert (deleted.status_code, deleted.data) == (204, b"")
-    # DESIGN.md known error "request.get_json()": a non-JSON body is a 415.
+    # docs/design.md, known error "request.get_json()": a non-JSON body is a 415.
     assert client.post("/users/", data="name=Carol").status_code == 415
 
     # "Flask automatically implements the OPTIONS method for you, listing all
@@ -1402,8 +1396,8 @@ def test_browser_caching_and_cache_busting(tmp_path: Path, door: str) -> None:
         assert (cached.status_code, cached.data) == (304, b"")
 
     # "in Debug Mode, Flask adds a ?q= parameter containing a timestamp to static
-    # URLs": DESIGN.md known error "Cache-busting": a demijohn feature, on in debug
-    # mode, named ``v``; production URLs stay plain.
+    # URLs": docs/design.md, known error "Cache-busting": a demijohn feature, on in
+    # debug mode, named ``v``; production URLs stay plain.
     with app.test_request_context():
         assert url_for("static", filename="css/main.css") == "/static/css/main.css"
     app.debug = True

@@ -1,7 +1,7 @@
 """Guide, "Requests and Responses": every example, through both doors.
 
-The streaming examples also run over a real socket in ``test_asgi.py`` and
-``test_servers.py``; here they are checked for content and headers.
+The streaming examples also run over a real socket in ``tests/test_asgi.py`` and
+``tests/test_servers.py``; here they are checked for content and headers.
 """
 
 from __future__ import annotations
@@ -131,7 +131,8 @@ def test_parsing_json_data(app: Flask) -> None:
     assert client.post("/api/user", json={}).status_code == 400
     bad = client.post("/api/user", data="{nope", content_type="application/json")
     assert bad.status_code == 400  # invalid JSON: 400 Bad Request
-    # DESIGN.md known error: no JSON content type is a 415 (unless silent/force).
+    # docs/design.md, known error "request.get_json()": no JSON content type is a
+    # 415 (unless silent/force).
     assert client.post("/api/user", data="x=1").status_code == 415
     forced = client.post("/api/webhook", data='{"source": "github"}')
     assert forced.text == "Received data from github"
@@ -360,7 +361,8 @@ def test_redirecting_users(app: Flask) -> None:
     client = app.test_client()
     assert client.get("/login").text == "<form method=post></form>"
     moved = client.post("/login")
-    # DESIGN.md known error: Location is sent as given (relative stays relative).
+    # docs/design.md, known error "Redirect Location": Location is sent as given
+    # (relative stays relative).
     assert (moved.status_code, moved.location) == (302, "/dashboard")
     followed = client.post("/login", follow_redirects=True)
     assert followed.text == "Welcome to your dashboard!"

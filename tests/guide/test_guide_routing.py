@@ -2,8 +2,9 @@
 
 The guide prints placeholders as ``< username>`` (a space after ``<``); Flask
 rejects those rules as malformed, demijohn reads them as ``<username>`` so the
-examples run as printed. Where the guide is wrong about Flask, DESIGN.md's
-"Known errors" entry is named and Flask's behaviour asserted.
+examples run as printed. Where the guide is wrong about Flask, the test asserts
+Flask's behaviour and names the entry of "Known errors in the guide" in
+docs/design.md.
 """
 
 from __future__ import annotations
@@ -11,13 +12,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from asgi_support import through
+from asgi_support import client_for
 from flask import Flask, request, url_for
-
-
-def client_for(app: Flask, door: str) -> object:
-    through(app, door)
-    return app.test_client()
 
 
 def test_defining_multiple_routes(door: str) -> None:
@@ -38,10 +34,10 @@ def test_defining_multiple_routes(door: str) -> None:
         return "Contact us at support@example.com"
 
     client = client_for(app, door)
-    assert client.get("/index").text == client.get("/home").text  # type: ignore[attr-defined]
-    assert client.get("/home").text == "<h1>Welcome to the Homepage</h1>"  # type: ignore[attr-defined]
-    assert client.get("/contact-us").text == "Contact us at support@example.com"  # type: ignore[attr-defined]
-    assert client.get("/home").mimetype == "text/html"  # type: ignore[attr-defined]
+    assert client.get("/index").text == client.get("/home").text
+    assert client.get("/home").text == "<h1>Welcome to the Homepage</h1>"
+    assert client.get("/contact-us").text == "Contact us at support@example.com"
+    assert client.get("/home").mimetype == "text/html"
 
 
 def test_strict_slashes_and_url_consistency(door: str) -> None:
@@ -49,12 +45,12 @@ def test_strict_slashes_and_url_consistency(door: str) -> None:
     app.add_url_rule("/about/", "about", lambda: "about")
     app.add_url_rule("/login", "login", lambda: "login")
     client = client_for(app, door)
-    assert client.get("/about/").text == "about"  # type: ignore[attr-defined]
-    # DESIGN.md known error "Strict slashes": a 308 (method kept), not 301.
-    redirect = client.get("/about")  # type: ignore[attr-defined]
+    assert client.get("/about/").text == "about"
+    # docs/design.md, known error "Strict slashes": a 308 (method kept), not 301.
+    redirect = client.get("/about")
     assert (redirect.status_code, redirect.location) == (308, "http://localhost/about/")
-    assert client.get("/login").text == "login"  # type: ignore[attr-defined]
-    assert client.get("/login/").status_code == 404  # type: ignore[attr-defined]
+    assert client.get("/login").text == "login"
+    assert client.get("/login/").status_code == 404
 
 
 def test_handling_http_methods(door: str) -> None:
@@ -72,9 +68,9 @@ def test_handling_http_methods(door: str) -> None:
         return "index"
 
     client = client_for(app, door)
-    assert client.get("/login").text == "Displaying the login form..."  # type: ignore[attr-defined]
-    assert client.post("/login").text == "Processing login credentials..."  # type: ignore[attr-defined]
-    refused = client.post("/")  # type: ignore[attr-defined]
+    assert client.get("/login").text == "Displaying the login form..."
+    assert client.post("/login").text == "Processing login credentials..."
+    refused = client.post("/")
     assert refused.status_code == 405
     assert set(refused.allow) == {"GET", "HEAD", "OPTIONS"}
 
@@ -85,11 +81,11 @@ def test_advanced_route_options(door: str) -> None:
     app.add_url_rule("/new", "renamed", lambda: "new", methods=["GET"])
     app.add_url_rule("/loose/", "loose", lambda: "loose", strict_slashes=False)
     client = client_for(app, door)
-    moved = client.get("/old")  # type: ignore[attr-defined]
+    moved = client.get("/old")
     assert moved.status_code == 308 and moved.location.endswith("/new")
     with app.test_request_context():
         assert url_for("renamed") == "/new"
-    assert client.get("/loose").text == "loose"  # type: ignore[attr-defined]
+    assert client.get("/loose").text == "loose"
 
 
 def test_basic_variable_syntax_and_converters(door: str) -> None:
@@ -137,12 +133,13 @@ def test_basic_variable_syntax_and_converters(door: str) -> None:
         return type(request_id).__name__
 
     client = client_for(app, door)
-    get = client.get  # type: ignore[attr-defined]
+    get = client.get
     assert get("/user/janedoe").text == "User Profile: janedoe"
     assert get("/user/jane/doe").status_code == 404  # string takes no slash
     assert get("/post/123").text == "Displaying Post ID: 123"
     assert get("/post/hello").status_code == 404
-    assert get("/post/-1").status_code == 404  # DESIGN.md: negatives need signed=True
+    # docs/design.md, known error "int/float converters": negatives need signed=True.
+    assert get("/post/-1").status_code == 404
     assert get("/path-test/folder/subfolder/file.txt").text == (
         "Subpath captured: folder/subfolder/file.txt"
     )
@@ -156,13 +153,13 @@ def test_basic_variable_syntax_and_converters(door: str) -> None:
 
 
 def test_overlapping_rules_are_ordered_by_specificity(door: str) -> None:
-    # DESIGN.md known error "Route order": /<name> does not swallow /about.
+    # docs/design.md, known error "Route order": /<name> does not swallow /about.
     app = Flask(__name__)
     app.add_url_rule("/<name>", "name", lambda name: f"name {name}")
     app.add_url_rule("/about", "about", lambda: "about page")
     client = client_for(app, door)
-    assert client.get("/about").text == "about page"  # type: ignore[attr-defined]
-    assert client.get("/bob").text == "name bob"  # type: ignore[attr-defined]
+    assert client.get("/about").text == "about page"
+    assert client.get("/bob").text == "name bob"
 
 
 def test_the_any_converter(door: str) -> None:
@@ -177,8 +174,8 @@ def test_the_any_converter(door: str) -> None:
         return f"Viewing the {page_name} page."
 
     client = client_for(app, door)
-    assert client.get("/help").text == "Viewing the help page."  # type: ignore[attr-defined]
-    assert client.get("/pricing").status_code == 404  # type: ignore[attr-defined]
+    assert client.get("/help").text == "Viewing the help page."
+    assert client.get("/pricing").status_code == 404
 
 
 def test_handling_multiple_methods_in_one_view(door: str) -> None:
@@ -194,9 +191,9 @@ def test_handling_multiple_methods_in_one_view(door: str) -> None:
         return "Displaying the settings form."
 
     client = client_for(app, door)
-    assert client.get("/account/settings").text == "Displaying the settings form."  # type: ignore[attr-defined]
-    assert client.post("/account/settings").text == "Settings updated successfully."  # type: ignore[attr-defined]
-    assert client.put("/account/settings").status_code == 405  # type: ignore[attr-defined]
+    assert client.get("/account/settings").text == "Displaying the settings form."
+    assert client.post("/account/settings").text == "Settings updated successfully."
+    assert client.put("/account/settings").status_code == 405
 
 
 def test_the_request_object_and_json_post(door: str) -> None:
@@ -214,12 +211,13 @@ def test_the_request_object_and_json_post(door: str) -> None:
         return {"message": f"Resource {data['name']} created"}, 201
 
     client = client_for(app, door)
-    post = client.post  # type: ignore[attr-defined]
+    post = client.post
     created = post("/api/resource", json={"name": "widget"})
     assert (created.status_code, created.json) == (201, {"message": "Resource widget created"})
     assert post("/api/resource", json={}).json == {"error": "Missing name"}
     assert post("/api/resource", json={}).status_code == 400
-    # DESIGN.md known error: a non-JSON body is a 415, malformed JSON a 400.
+    # docs/design.md, known error "request.get_json()": a non-JSON body is a 415,
+    # malformed JSON a 400.
     assert post("/api/resource", data="name=widget").status_code == 415
     malformed = post("/api/resource", data="{", content_type="application/json")
     assert malformed.status_code == 400
@@ -259,7 +257,7 @@ def test_url_building(door: str) -> None:
         return f"The CSS path is: {css_url}"
 
     client = client_for(app, door)
-    get = client.get  # type: ignore[attr-defined]
+    get = client.get
     assert get("/test").text == ("Built URLs: /user/john_doe and /user/john_doe?page=2&theme=dark")
     assert get("/generate-link").text == "Full URL: http://localhost/user/admin"
     assert get("/generate-link", base_url="http://localhost:5000").text == (
@@ -296,7 +294,7 @@ def test_linking_to_static_assets_and_custom_static_path(tmp_path: object, door:
         return f"CSS: {css_url}, JS: {js_url}, Logo: {logo_url}"
 
     client = client_for(app, door)
-    assert client.get("/style-check").text == (  # type: ignore[attr-defined]
+    assert client.get("/style-check").text == (
         "CSS: /static/css/main.css, JS: /static/js/app.js, Logo: /static/img/logo.png"
     )
 
@@ -322,17 +320,18 @@ def test_parameter_names_must_match_the_rule(door: str) -> None:
         return name
 
     with pytest.raises(TypeError, match="unexpected keyword argument 'username'"):
-        client_for(app, door).get("/user/jane")  # type: ignore[attr-defined]
+        client_for(app, door).get("/user/jane")
 
 
 def test_negative_numbers_need_signed(door: str) -> None:
-    # DESIGN.md known error "int/float converters": negatives match with signed=True.
+    # docs/design.md, known error "int/float converters": negatives match with
+    # signed=True.
     app = Flask(__name__)
     app.add_url_rule("/offset/<int(signed=True):n>", "offset", lambda n: str(n * 2))
     app.add_url_rule("/temp/<float(signed=True):t>", "temp", lambda t: str(t))
     client = client_for(app, door)
-    assert client.get("/offset/-21").text == "-42"  # type: ignore[attr-defined]
-    assert client.get("/temp/-3.5").text == "-3.5"  # type: ignore[attr-defined]
+    assert client.get("/offset/-21").text == "-42"
+    assert client.get("/temp/-3.5").text == "-3.5"
 
 
 def test_method_shortcut_decorators(door: str) -> None:
@@ -363,11 +362,11 @@ def test_method_shortcut_decorators(door: str) -> None:
     with pytest.raises(TypeError, match="Use the 'route' decorator"):
         app.get("/x", methods=["POST"])
     client = client_for(app, door)
-    assert client.get("/item").text == "read"  # type: ignore[attr-defined]
-    assert client.post("/item").status_code == 201  # type: ignore[attr-defined]
-    assert client.put("/item").text == "replaced"  # type: ignore[attr-defined]
-    assert client.patch("/item").text == "patched"  # type: ignore[attr-defined]
-    assert client.delete("/item").status_code == 204  # type: ignore[attr-defined]
+    assert client.get("/item").text == "read"
+    assert client.post("/item").status_code == 201
+    assert client.put("/item").text == "replaced"
+    assert client.patch("/item").text == "patched"
+    assert client.delete("/item").status_code == 204
 
 
 def test_blueprint_endpoints_and_the_dot_shortcut(door: str) -> None:
@@ -384,4 +383,4 @@ def test_blueprint_endpoints_and_the_dot_shortcut(door: str) -> None:
     app = Flask(__name__)
     app.add_url_rule("/", "index", lambda: "site")
     app.register_blueprint(admin)
-    assert client_for(app, door).get("/admin/").text == "/admin/ /admin/ /"  # type: ignore[attr-defined]
+    assert client_for(app, door).get("/admin/").text == "/admin/ /admin/ /"

@@ -1,4 +1,4 @@
-"""Guide, "Essential Ecosystem": the examples the tests/test_ext_*.py files do not run.
+"""Guide, "Essential Ecosystem": what tests/extensions/test_ext_*.py do not run.
 
 Already run there, as printed: the Flask-SQLAlchemy models and CRUD table
 (test_ext_sqlalchemy), the Flask-Migrate init/migrate/upgrade/downgrade/
@@ -23,7 +23,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from asgi_support import through
+from asgi_support import door_app
 from flask import Flask, flash, get_flashed_messages, redirect, render_template, url_for
 from flask_sqlalchemy import SQLAlchemy
 from migrate_support import MODELS, columns, flask_db
@@ -36,18 +36,12 @@ def _restore_logger() -> t.Iterator[None]:
     logging.getLogger(__name__).disabled = False
 
 
-def door_app(door: str, **kwargs: t.Any) -> Flask:
-    app = Flask(__name__, **kwargs)
-    through(app, door)
-    return app
-
-
 # -- Flask-SQLAlchemy ----------------------------------------------------------
 
 
 def test_basic_configuration_with_a_file_database(tmp_path: Path, door: str) -> None:
     def make() -> tuple[Flask, SQLAlchemy, t.Any]:
-        app = door_app(door, instance_path=str(tmp_path / "instance"))
+        app = door_app(__name__, door, instance_path=str(tmp_path / "instance"))
         # Connection string format: dialect+driver://username:password@host:port/database
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///site.db"
         app.config["SQLALCHEMY_TRACK_MODIFICATIONS"] = False
@@ -96,7 +90,7 @@ def test_basic_configuration_with_a_file_database(tmp_path: Path, door: str) -> 
 
 
 def test_the_session_lifecycle_add_commit_rollback(door: str) -> None:
-    app = door_app(door)
+    app = door_app(__name__, door)
     app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
     db = SQLAlchemy(app)
 
@@ -275,7 +269,7 @@ def test_the_register_route_with_register_html(tmp_path: Path, door: str) -> Non
 
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "register.html").write_text(REGISTER_HTML)
-    app = door_app(door, root_path=str(tmp_path))
+    app = door_app(__name__, door, root_path=str(tmp_path))
     app.config["SECRET_KEY"] = "wtf-secret"
 
     @app.route("/")
@@ -335,7 +329,7 @@ def test_regexp_and_custom_validate_fieldname(door: str) -> None:
             if field.data in taken:
                 raise ValidationError("That username is taken.")
 
-    app = door_app(door)
+    app = door_app(__name__, door)
     app.config.update(SECRET_KEY="wtf-secret", WTF_CSRF_ENABLED=False)
 
     @app.post("/signup")
@@ -364,7 +358,7 @@ def login_app(door: str) -> t.Iterator[tuple[Flask, t.Any]]:
     from werkzeug.security import check_password_hash, generate_password_hash
     from wtforms import BooleanField, PasswordField, StringField
 
-    app = door_app(door)
+    app = door_app(__name__, door)
     app.config.update(
         SECRET_KEY="login-secret", SQLALCHEMY_DATABASE_URI="sqlite://", WTF_CSRF_ENABLED=False
     )
@@ -509,7 +503,7 @@ def test_smorest_serves_the_model_through_get_or_404(door: str) -> None:
     from flask_smorest import Api, Blueprint
     from marshmallow import Schema, fields
 
-    app = door_app(door)
+    app = door_app(__name__, door)
     app.config.update(
         SQLALCHEMY_DATABASE_URI="sqlite://",
         API_TITLE="Users",

@@ -18,7 +18,7 @@ from servers import free_port, running_server
 
 from demijohn.testing import FlaskClient
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "chat"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "chat"
 BIN = Path(sys.executable).parent
 
 
@@ -40,11 +40,6 @@ def chat() -> t.Iterator[t.Any]:
 @pytest.fixture
 def app(chat: t.Any) -> t.Any:
     return chat.create_app({"TESTING": True})
-
-
-@pytest.fixture
-def client(app: t.Any) -> FlaskClient:
-    return t.cast(FlaskClient, app.test_client())
 
 
 def join(client: FlaskClient, name: str) -> t.Any:

@@ -21,7 +21,7 @@ import pytest
 from asgi_support import through
 from werkzeug.exceptions import BadRequest
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bookshelf"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bookshelf"
 PACKAGE = EXAMPLE / "bookshelf"
 DEMIJOHN = str(Path(sys.executable).parent / "demijohn")
 TOKEN = "letmein"
@@ -54,11 +54,6 @@ def make_app(bookshelf: t.Any, tmp_path: Path, door: str) -> t.Callable[..., t.A
 @pytest.fixture
 def app(make_app: t.Callable[..., t.Any]) -> t.Any:
     return make_app()
-
-
-@pytest.fixture
-def client(app: t.Any) -> t.Any:
-    return app.test_client()
 
 
 def login(client: t.Any) -> None:

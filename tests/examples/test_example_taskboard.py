@@ -3,8 +3,8 @@
 The demo is an ordinary Flask project (``from flask import ...``, an application
 factory, blueprints, Flask-SQLAlchemy, Flask-Migrate, Flask-Login, Flask-WTF):
 these tests check it works on demijohn the way its code says it should.
-Browser-level checks are in test_browser.py, the proxy setup in
-test_deploy_nginx.py.
+Browser-level checks are in tests/test_browser.py, the proxy setup in
+tests/test_deploy_nginx.py.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 from asgi_support import through
 from taskboard_server import import_taskboard
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "taskboard"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "taskboard"
 DEMIJOHN = str(Path(sys.executable).parent / "demijohn")
 PASSWORD = "correct horse"
 
@@ -52,11 +52,6 @@ def make_app(taskboard: t.Any, tmp_path: Path, door: str) -> t.Callable[..., t.A
 @pytest.fixture
 def app(make_app: t.Callable[..., t.Any]) -> t.Any:
     return make_app()
-
-
-@pytest.fixture
-def client(app: t.Any) -> t.Any:
-    return app.test_client()
 
 
 def csrf(client: t.Any, path: str = "/auth/login") -> str:

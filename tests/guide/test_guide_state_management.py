@@ -36,13 +36,8 @@ SETTINGS = """{% with messages = get_flashed_messages(with_categories=true) %}
 {% endwith %}"""
 
 
-def with_door(app: Flask, door: str) -> Flask:
-    through(app, door)
-    return app
-
-
 def test_cookies_set_get_clear(door: str) -> None:
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
 
     @app.route("/set-preference")
     def set_cookie_example():  # type: ignore[no-untyped-def]
@@ -89,7 +84,7 @@ def test_cookies_set_get_clear(door: str) -> None:
 
 
 def test_set_cookie_every_parameter(door: str) -> None:
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
 
     @app.route("/")
     def index():  # type: ignore[no-untyped-def]
@@ -124,7 +119,7 @@ def test_set_cookie_every_parameter(door: str) -> None:
 
 def test_session_login_and_profile(door: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     # Set the secret key to a random string (stored in environment variables)
     app.secret_key = os.environ.get("SECRET_KEY", "fallback-very-secret-string")
 
@@ -159,7 +154,7 @@ def test_session_login_and_profile(door: str, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_permanent_sessions(door: str) -> None:
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.secret_key = "k"
     # Set the session to last for 7 days
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=7)
@@ -185,7 +180,7 @@ def test_permanent_sessions(door: str) -> None:
 def test_message_flashing_with_categories(tmp_path: Path, door: str) -> None:
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "settings.html").write_text(SETTINGS)
-    app = with_door(Flask(__name__, root_path=str(tmp_path)), door)
+    app = through(Flask(__name__, root_path=str(tmp_path)), door)
     app.secret_key = "some_really_secure_random_string"
     flashed: list[tuple[str, str]] = []
 
@@ -227,7 +222,7 @@ def test_message_flashing_with_categories(tmp_path: Path, door: str) -> None:
 
 
 def test_flash_category_filter(door: str) -> None:
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.secret_key = "k"
 
     @app.route("/flash")
@@ -259,7 +254,7 @@ def test_flash_category_filter(door: str) -> None:
 
 
 def test_without_a_secret_key(door: str) -> None:
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.testing = True
 
     @app.route("/read")
@@ -288,7 +283,7 @@ def test_secret_key_and_session_defaults() -> None:
 
 def test_changing_the_secret_key_invalidates_sessions(door: str) -> None:
     # "If the secret key is changed or lost, all existing sessions become invalid."
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.secret_key = "first-key"
     app.add_url_rule("/login", "login", lambda: session.update(user="ada") or "ok")
     app.add_url_rule("/who", "who", lambda: str(session.get("user")))
@@ -305,7 +300,7 @@ def test_session_is_signed_not_encrypted(door: str) -> None:
     import base64
     import json
 
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.secret_key = "k"
     app.add_url_rule("/", "index", lambda: session.update(user="ada") or "ok")
     client = app.test_client()
@@ -318,7 +313,7 @@ def test_session_is_signed_not_encrypted(door: str) -> None:
 
 
 def test_removing_session_data(door: str) -> None:
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.secret_key = "k"
 
     @app.route("/store")
@@ -356,7 +351,7 @@ def test_removing_session_data(door: str) -> None:
 def test_session_cookie_security_flags(door: str) -> None:
     # "Security and Best Practices": HttpOnly, Secure and SameSite, for the
     # session cookie through configuration.
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.secret_key = "k"
     app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="Lax")
     app.add_url_rule("/", "index", lambda: session.update(a=1) or "ok")
@@ -367,7 +362,7 @@ def test_session_cookie_security_flags(door: str) -> None:
 def test_cookie_size_limit_warning(door: str) -> None:
     # "Browsers typically limit the size of a single cookie to 4KB": an
     # oversized cookie is reported instead of silently failing in the browser.
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.secret_key = "k"
 
     @app.route("/")
@@ -381,7 +376,7 @@ def test_cookie_size_limit_warning(door: str) -> None:
 
 def test_flashing_non_string_data(door: str) -> None:
     # "Advanced Flashing: Non-String Data": any JSON-serializable object works.
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.secret_key = "k"
     app.add_url_rule("/save", "save", lambda: flash({"id": 7, "tags": ["a"]}, "data") or "ok")
     app.add_url_rule("/show", "show", lambda: repr(get_flashed_messages(with_categories=True)))
@@ -392,7 +387,7 @@ def test_flashing_non_string_data(door: str) -> None:
 
 def test_unread_messages_stay_in_the_session(door: str) -> None:
     # The closing note: until get_flashed_messages() is called, they stay.
-    app = with_door(Flask(__name__), door)
+    app = through(Flask(__name__), door)
     app.secret_key = "k"
     app.add_url_rule("/flash", "add", lambda: flash("Login Successful") or "ok")
     app.add_url_rule("/plain", "plain", lambda: "no messages shown")

@@ -1,7 +1,8 @@
 """Guide, "Deployment": ProxyFix and the server command lines.
 
-The nginx set-up and the demo behind it are tested in ``test_deploy_nginx.py``;
-every server named in the README in ``test_servers.py``.
+The nginx set-up and the demo behind it are tested in
+``tests/test_deploy_nginx.py``; every server named in the README in
+``tests/test_servers.py``.
 """
 
 from __future__ import annotations

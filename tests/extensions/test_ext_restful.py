@@ -6,16 +6,14 @@ from __future__ import annotations
 import typing as t
 
 import pytest
-from asgi_support import through
+from asgi_support import door_app
 from flask import Blueprint, Flask, url_for
 from flask_restful import Api, Resource, abort, fields, marshal_with, reqparse
 
 
 @pytest.fixture
 def app(door: str) -> Flask:
-    app = Flask(__name__)
-    through(app, door)
-    return app
+    return door_app(__name__, door)
 
 
 def test_resource_and_add_resource_from_the_guide(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Guide, "Getting Started": the minimal apps, debug mode, app.run and the CLI examples.
 
 The ``flask run/shell/routes/--version`` commands themselves are tested in
-``test_cli.py`` and ``test_cli_server.py`` (``flask`` becomes ``demijohn``).
+``tests/test_cli.py`` (``flask`` becomes ``demijohn``).
 """
 
 from __future__ import annotations
@@ -15,13 +15,8 @@ from pathlib import Path
 import click
 import pytest
 import werkzeug.serving
-from asgi_support import through
+from asgi_support import client_for
 from flask import Flask
-
-
-def serve(app: Flask, door: str) -> t.Any:
-    through(app, door)
-    return app.test_client()
 
 
 def test_core_application_structure(door: str) -> None:
@@ -37,7 +32,7 @@ def test_core_application_structure(door: str) -> None:
         """
         return "The Flask microframework is initialized and running."
 
-    response = serve(app, door).get("/")
+    response = client_for(app, door).get("/")
     assert response.text == "The Flask microframework is initialized and running."
     assert app.root_path == str(Path(__file__).parent)
 
@@ -102,7 +97,7 @@ def test_minimal_app_and_response_handling(door: str, monkeypatch: pytest.Monkey
     def nothing() -> None:
         return None
 
-    client = serve(app, door)
+    client = client_for(app, door)
     hello = client.get("/")
     assert (hello.status_code, hello.mimetype, hello.text) == (
         200,
@@ -139,7 +134,7 @@ def test_debug_mode_methods(monkeypatch: pytest.MonkeyPatch, door: str) -> None:
 
     assert app.debug is True
     # In debug mode the error propagates (to the debugger, here to the test client).
-    client = serve(app, door)
+    client = client_for(app, door)
     with pytest.raises(ZeroDivisionError):
         client.get("/")
     # Debug mode OFF: a generic 500 page that shows nothing of the traceback.

@@ -9,6 +9,7 @@ import collections.abc as cabc
 import hashlib
 import json
 import logging
+import threading
 import time
 import typing as t
 from datetime import UTC, datetime, timedelta
@@ -1173,3 +1174,93 @@ def test_demijohn_cookie_is_byte_identical_to_flasks(
     client = interop_app.test_client()
     response = client.get("/")
     assert response.headers["Set-Cookie"].startswith(f"session={case['cookie']}; ")
+
+
+# -- when the session is opened ----------------------------------------------
+
+
+def _count_opens(app: demijohn.Flask) -> list[str]:
+    """Record each ``open_session`` of the app's (unchanged) cookie interface."""
+    interface = app.session_interface
+    opened: list[str] = []
+    real_open = interface.open_session
+
+    def open_session(app: demijohn.Flask, request: Request) -> t.Any:
+        opened.append(request.path)
+        return real_open(app, request)
+
+    interface.open_session = open_session  # type: ignore[method-assign]
+    return opened
+
+
+def test_the_cookie_session_opens_when_first_used(keyed_app: demijohn.Flask) -> None:
+    opened = _count_opens(keyed_app)
+
+    @keyed_app.route("/plain")
+    def plain() -> str:
+        return "plain"
+
+    @keyed_app.route("/login")
+    def login() -> str:
+        session["user"] = "ada"
+        return "in"
+
+    @keyed_app.route("/whoami")
+    def whoami() -> str:
+        return str(session.get("user"))
+
+    client = keyed_app.test_client()
+    fresh = client.get("/plain")
+    assert (fresh.text, "Set-Cookie" in fresh.headers, "Vary" in fresh.headers) == (
+        "plain",
+        False,
+        False,
+    )
+    assert opened == []  # no cookie, nothing read: never opened
+    assert "Set-Cookie" in client.get("/login").headers
+    assert client.get("/whoami").text == "ada"
+    assert opened == ["/login", "/whoami"]
+    # With the cookie, an untouched session is opened for the save (a
+    # permanent one would be refreshed), still without Vary or a new cookie.
+    untouched = client.get("/plain")
+    assert ("Set-Cookie" in untouched.headers, "Vary" in untouched.headers) == (False, False)
+    assert opened == ["/login", "/whoami", "/plain"]
+
+
+def test_a_session_written_only_in_a_copied_context_is_saved(keyed_app: demijohn.Flask) -> None:
+    @keyed_app.route("/")
+    def index() -> str:
+        @demijohn.copy_current_request_context
+        def remember() -> None:
+            session["seen"] = True
+
+        worker = threading.Thread(target=remember)
+        worker.start()
+        worker.join(timeout=5)
+        return "ok"
+
+    @keyed_app.route("/seen")
+    def seen() -> str:
+        return str(session.get("seen"))
+
+    client = keyed_app.test_client()
+    assert "Set-Cookie" in client.get("/").headers
+    assert client.get("/seen").text == "True"
+
+
+def test_a_custom_interface_still_opens_the_session_on_push(keyed_app: demijohn.Flask) -> None:
+    calls: list[str] = []
+
+    class Recording(SecureCookieSessionInterface):
+        def open_session(self, app: demijohn.Flask, request: Request) -> t.Any:
+            calls.append(request.path)
+            return super().open_session(app, request)
+
+    keyed_app.session_interface = Recording()
+
+    @keyed_app.route("/plain")
+    def plain() -> str:
+        return "plain"
+
+    assert keyed_app.test_client().get("/plain").text == "plain"
+    assert calls == ["/plain"]  # opened although the view never read it

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
+import inspect
 import sys
 import threading
 import typing as t
@@ -236,6 +238,28 @@ def test_event_loop_is_reused_per_thread(app: demijohn.Flask) -> None:
     thread.start()
     thread.join(timeout=10)
     assert other and other[0] is not loops[0]
+
+
+def test_ensure_sync_answers_as_inspect_does(app: demijohn.Flask) -> None:
+    async def coroutine_function() -> str:
+        return "async"
+
+    def plain() -> str:
+        return "plain"
+
+    def marked() -> t.Any:
+        return coroutine_function()
+
+    mark = getattr(inspect, "markcoroutinefunction", None)
+    if mark is not None:  # Python 3.12+
+        mark(marked)
+    else:  # 3.11 has no marker to honour: set the attribute, which inspect ignores
+        marked._is_coroutine_marker = object()  # type: ignore[attr-defined]
+    for func in (coroutine_function, plain, marked, functools.partial(coroutine_function)):
+        wrapped = app.ensure_sync(func)
+        assert (wrapped is not func) is inspect.iscoroutinefunction(func), func
+    if mark is not None:
+        assert app.ensure_sync(marked)() == "async"
 
 
 def test_ensure_sync_and_async_to_sync_are_override_points(app: demijohn.Flask) -> None:

@@ -10,7 +10,9 @@ and the context proxies' attribute reads.
 from __future__ import annotations
 
 import io
+import re
 import typing as t
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -31,6 +33,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 import demijohn
 from demijohn import current_app, g, request, session
+from demijohn._shortcuts.werkzeug import has_close_callbacks
 from demijohn.wrappers import Response, buffered_response, error_response
 
 
@@ -64,6 +67,18 @@ def test_buffered_response_equals_the_constructor(
     built.set_data(b"changed")
     again = buffered_response(cls, data, mimetype=mimetype, status=status)
     assert snapshot(again) == snapshot(expected)
+
+
+def test_close_callbacks_are_seen() -> None:
+    built = buffered_response(Response, "hi")
+    made = Response("hi")
+    closed: list[str] = []
+    for response in (built, made):
+        assert not has_close_callbacks(response)
+        response.call_on_close(lambda: closed.append("closed"))
+        assert has_close_callbacks(response)
+        response.close()
+    assert closed == ["closed", "closed"]
 
 
 def test_views_returning_str_bytes_and_dict(app: demijohn.Flask) -> None:
@@ -412,6 +427,22 @@ def test_proxies_read_set_and_delete_through_the_current_object(app: demijohn.Fl
         g.x  # noqa: B018
 
 
+def test_each_proxy_remembers_only_the_names_read_through_it(app: demijohn.Flask) -> None:
+    with app.test_request_context("/"):
+        g.only_on_g = 1
+        assert g.only_on_g == 1
+        assert "only_on_g" in vars(type(g))
+        assert "only_on_g" not in vars(type(request))
+        assert "only_on_g" not in vars(type(current_app))
+        # A name the object lacks is not remembered.
+        with pytest.raises(AttributeError):
+            g.never_set  # noqa: B018
+        assert "never_set" not in vars(type(g))
+    # A remembered name reads the new context's object, not the old one's.
+    with app.test_request_context("/"), pytest.raises(AttributeError):
+        g.only_on_g  # noqa: B018
+
+
 class WithExtra(demijohn.Request):
     extra = "from the subclass"
 
@@ -485,3 +516,24 @@ def test_uploads_are_closed_when_the_request_ends(app: demijohn.Flask) -> None:
     assert kept[0].stream.closed
     # A form without uploads has nothing to close, and still ends cleanly.
     assert client.post("/", data={"note": "x"}).status_code == 400
+
+
+# --- The shortcuts into other libraries' internals stay in one place.
+
+#: Private names of Werkzeug, asyncio and CPython that demijohn's fast paths use.
+_PRIVATE_NAMES = re.compile(
+    r"\._list\b|_set_running_loop|_get_running_loop|_is_coroutine_marker"
+    r"|_is_coroutine\b|MapAdapter\.__new__|\._on_close"
+)
+
+
+def test_private_internals_are_reached_only_from_the_shortcuts_package() -> None:
+    package = Path(demijohn.__file__).parent
+    offenders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        if path.parent.name != "_shortcuts"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if _PRIVATE_NAMES.search(line)
+    ]
+    assert offenders == []

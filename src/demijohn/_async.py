@@ -32,6 +32,8 @@ from types import CoroutineType
 
 import greenlet
 
+from ._shortcuts.asyncio import running_loop, set_running_loop
+
 T = t.TypeVar("T")
 _Ts = t.TypeVarTuple("_Ts")
 
@@ -186,7 +188,7 @@ class EagerLoop(_PlatformLoop):
             self._eager_held = None
         self._eager_stepping = True
         self._eager_scheduled = False
-        asyncio.events._set_running_loop(self)
+        set_running_loop(self)
         try:
             for handle, callback, args, context in held:
                 if handle.cancelled():
@@ -201,7 +203,7 @@ class EagerLoop(_PlatformLoop):
                         {"message": f"Exception in callback {callback!r}", "exception": exc}
                     )
         finally:
-            asyncio.events._set_running_loop(None)
+            set_running_loop(None)
             self._eager_stepping = False
         if task.done() and not self._eager_scheduled:
             return task.result()
@@ -284,9 +286,8 @@ def run_sync(coro: t.Awaitable[T]) -> T:
     server_loop = _local.server_loop
     if server_loop is not None:
         return _run_on_server_loop(server_loop, coro)
-    # ``_get_running_loop`` (asyncio's low-level query) answers None where
-    # ``get_running_loop`` would raise: no exception on the common WSGI path.
-    if asyncio._get_running_loop() is None:
+    # No loop running in this thread: the common WSGI case.
+    if running_loop() is None:
         if type(coro) is not CoroutineType and not asyncio.iscoroutine(coro):
             coro = _await(coro)
         holder = _local.loop

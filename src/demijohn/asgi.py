@@ -9,7 +9,7 @@ An HTTP request goes through the same pipeline as under WSGI
    and ``request.get_json()`` stay synchronous.
 2. The URL is matched once, here, and the request context keeps the match.
    The endpoint decides where the pipeline runs (decided when the view was
-   registered, see :class:`~demijohn.scaffold.ViewFunctions`): an
+   registered, see :class:`~demijohn.sansio.scaffold.ViewFunctions`): an
    ``async def`` view's on the loop, in a bridge greenlet (its awaits
    interleave with other requests; see :mod:`demijohn._async`), any other in
    a worker thread, so blocking code never stalls the loop.
@@ -40,7 +40,8 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response as ResponseBase
 
 from ._async import WorkerPool, _Bridge, await_in, run_in_bridge, run_sync
-from .scaffold import runs_on_loop
+from ._shortcuts.asyncio import running_loop
+from .sansio.scaffold import runs_on_loop
 from .wrappers import _is_async_only, buffered_parts, needs_close, wsgi_parts
 
 if t.TYPE_CHECKING:
@@ -495,10 +496,7 @@ class _UnreadBody(io.RawIOBase):
             self._head.close()
             self._head = None
         while not self._pending and self._more:
-            if (
-                asyncio._get_running_loop() is not None
-                and type(greenlet.getcurrent()) is not _Bridge
-            ):
+            if running_loop() is not None and type(greenlet.getcurrent()) is not _Bridge:
                 raise RuntimeError(
                     "The request body goes past MAX_CONTENT_LENGTH and its rest cannot be"
                     " received here: after its first await, an async view runs on the event"

@@ -10,8 +10,8 @@ from werkzeug.routing import RequestRedirect
 from .wrappers import Request
 
 if t.TYPE_CHECKING:
-    from .app import Flask
-    from .scaffold import Scaffold
+    from .sansio.app import App
+    from .sansio.scaffold import Scaffold
 
 
 class UnexpectedUnicodeError(AssertionError, UnicodeError):
@@ -109,7 +109,7 @@ def _describe_loader(loader: BaseLoader) -> t.Iterator[str]:
 
 
 def explain_template_loading_attempts(
-    app: Flask,
+    app: App,
     template: str,
     attempts: list[tuple[BaseLoader, Scaffold, tuple[str, str | None, t.Any] | None]],
 ) -> None:

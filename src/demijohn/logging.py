@@ -16,7 +16,7 @@ from werkzeug.local import LocalProxy
 from .globals import _cv_request
 
 if t.TYPE_CHECKING:
-    from .app import Flask
+    from .sansio.app import App
 
 
 def _errors_stream() -> t.TextIO:
@@ -50,7 +50,7 @@ default_handler.setFormatter(
 )
 
 
-def create_logger(app: Flask) -> logging.Logger:
+def create_logger(app: App) -> logging.Logger:
     """Return the logger named after ``app.name``, configured for the app.
 
     The level is set to DEBUG when the app is in debug mode and the logger has

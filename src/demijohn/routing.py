@@ -46,6 +46,8 @@ from werkzeug.routing import (
     parse_converter_args,
 )
 
+from ._shortcuts.werkzeug import rebind_adapter
+
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
@@ -302,10 +304,10 @@ class IndexedMap(Map):
             if len(self._bindings) < _MAX_BINDINGS:
                 self._bindings[key] = adapter
             return adapter
-        adapter = MapAdapter.__new__(MapAdapter)
-        adapter.__dict__.update(template.__dict__)
         path_info = _wsgi_str(env.get("PATH_INFO"))
-        adapter.path_info = "/" if path_info is None else path_info
-        adapter.default_method = env["REQUEST_METHOD"]
-        adapter.query_args = _wsgi_str(env.get("QUERY_STRING"))
-        return adapter
+        return rebind_adapter(
+            template,
+            "/" if path_info is None else path_info,
+            env["REQUEST_METHOD"],
+            _wsgi_str(env.get("QUERY_STRING")),
+        )

@@ -421,11 +421,10 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     """The ASGI server's event loop, if called from its thread or one of the door's workers."""
     if "asyncio" not in sys.modules:
         return None  # nothing asynchronous ever ran in this process: WSGI
-    import asyncio
-
     from . import _async
+    from ._shortcuts.asyncio import running_loop
 
-    loop = asyncio._get_running_loop()
+    loop = running_loop()
     if loop is None:
         return _async._local.server_loop
     own = _async._local.loop
@@ -507,7 +506,7 @@ def _start_on_loop(
     kwargs: dict[str, t.Any],
 ) -> bool:
     """Start an ``async def`` task on ``loop``; ``False`` if the loop is closed."""
-    import asyncio
+    from ._shortcuts.asyncio import running_loop
 
     coro = _run_on_loop(app, state, task, func, args, kwargs)
 
@@ -522,7 +521,7 @@ def _start_on_loop(
         task.cancel = cancel
 
     try:
-        if asyncio._get_running_loop() is loop:
+        if running_loop() is loop:
             create()
         else:
             loop.call_soon_threadsafe(create)

@@ -19,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
-from .globals import forward_attributes
-from .globals import session as _session_proxy
+from ._overrides import overrides
 from .json.tag import TaggedJSONSerializer
 
 if t.TYPE_CHECKING:
@@ -114,9 +113,6 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
         """Return the value for ``key``, storing ``default`` first if missing."""
         self.accessed = True
         return super().setdefault(key, default)
-
-
-forward_attributes(_session_proxy, SecureCookieSession)
 
 
 class NullSession(SecureCookieSession):
@@ -373,10 +369,7 @@ class SecureCookieSessionInterface(SessionInterface):
         )
 
     def _builds_own_serializer(self) -> bool:
-        return (
-            type(self).get_signing_serializer is SecureCookieSessionInterface.get_signing_serializer
-            and "get_signing_serializer" not in self.__dict__
-        )
+        return not overrides(self, SecureCookieSessionInterface, "get_signing_serializer")
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         """Load the session from the request's cookie.

@@ -17,12 +17,14 @@ from .signals import before_render_template, template_rendered
 
 if t.TYPE_CHECKING:
     from .app import Flask
-    from .scaffold import Scaffold
+    from .sansio.app import App
+    from .sansio.scaffold import Scaffold
 
 _R = t.TypeVar("_R")
+_A = t.TypeVar("_A", bound="App")
 
 
-def _deref(ref: weakref.ref[Flask]) -> Flask:
+def _deref(ref: weakref.ref[_A]) -> _A:
     """The app behind a weak reference, or a clear error once it was dropped."""
     app = ref()
     if app is None:
@@ -126,17 +128,17 @@ class DispatchingJinjaLoader(BaseLoader):
     every attempt is logged, which answers "why was that template picked".
     """
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
 
     # Held weakly, as :attr:`Environment.app` is: the app owns this loader.
     @property
-    def app(self) -> Flask:
+    def app(self) -> App:
         """The application whose templates this loader finds (held weakly)."""
         return _deref(self._app_ref)
 
     @app.setter
-    def app(self, app: Flask) -> None:
+    def app(self, app: App) -> None:
         self._app_ref = weakref.ref(app)
 
     def get_source(

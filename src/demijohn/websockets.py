@@ -78,10 +78,11 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.sansio.utils import get_current_url
 
 from ._async import WorkerPool, run_in_bridge, run_sync
+from ._shortcuts.asyncio import running_loop
 from .asgi import make_environ
 from .globals import _cv_request, _cv_websocket
-from .scaffold import WebsocketNeedsASGI as WebsocketNeedsASGI
-from .scaffold import runs_on_loop
+from .sansio.scaffold import WebsocketNeedsASGI as WebsocketNeedsASGI
+from .sansio.scaffold import runs_on_loop
 
 if t.TYPE_CHECKING:
     from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict, MultiDict
@@ -265,7 +266,7 @@ class Websocket:
         return self._run(self._close(code, reason))
 
     def _run(self, coro: t.Coroutine[t.Any, t.Any, T]) -> t.Any:
-        running = asyncio._get_running_loop()
+        running = running_loop()
         if running is self._loop:
             return coro
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)

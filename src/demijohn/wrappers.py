@@ -19,8 +19,9 @@ from werkzeug.wrappers import Response as ResponseBase
 from werkzeug.wsgi import ClosingIterator, LimitedStream
 
 from . import json
-from .globals import _cv_app, forward_attributes
-from .globals import request as _request_proxy
+from ._overrides import overrides
+from ._shortcuts.werkzeug import ParsedForm, assemble_response, has_close_callbacks
+from .globals import _cv_app
 from .helpers import _split_blueprint_path
 
 if t.TYPE_CHECKING:
@@ -46,41 +47,7 @@ def _query_text(query: bytes) -> str:
 _V = t.TypeVar("_V")
 
 
-class _ParsedForm(t.Generic[_V]):
-    """``Request.form`` and ``Request.files``: parsed on the first read.
-
-    Werkzeug's :class:`~werkzeug.utils.cached_property` is a data descriptor,
-    so every later ``request.form[...]`` still runs its ``__get__``. Parsing
-    stores both results in the instance dict, and this descriptor has no
-    ``__set__``, so from then on a read is a plain attribute lookup.
-    Assigning or deleting the attribute works on the instance dict, as before.
-    """
-
-    def __init__(self, doc: str | None) -> None:
-        self.__doc__ = doc
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    @t.overload
-    def __get__(self, request: None, owner: type | None = None) -> _ParsedForm[_V]: ...
-    @t.overload
-    def __get__(self, request: Request, owner: type | None = None) -> _V: ...
-    def __get__(self, request: Request | None, owner: type | None = None) -> t.Any:
-        if request is None:
-            return self
-        request._load_form_data()
-        try:
-            return request.__dict__[self._name]
-        except KeyError:
-            # Only when ``form`` was assigned before anything was parsed.
-            raise AttributeError(f"the request has no parsed {self._name!r}") from None
-
-
 _URLENCODED = "application/x-www-form-urlencoded"
-
-#: Werkzeug's own parser factory: a subclass that overrides it gets it called.
-_make_form_data_parser = RequestBase.make_form_data_parser
 
 
 class _BoundedInput(LimitedStream):
@@ -207,10 +174,8 @@ class Request(RequestBase):
         """The path and query string, with undecodable query bytes percent-encoded."""
         return f"{self.path}?{_query_text(self.query_string)}"
 
-    form: _ParsedForm[ImmutableMultiDict[str, str]] = _ParsedForm(RequestBase.form.__doc__)
-    files: _ParsedForm[ImmutableMultiDict[str, FileStorage]] = _ParsedForm(
-        RequestBase.files.__doc__
-    )
+    form: ParsedForm[ImmutableMultiDict[str, str]] = ParsedForm(RequestBase.form.__doc__)
+    files: ParsedForm[ImmutableMultiDict[str, FileStorage]] = ParsedForm(RequestBase.files.__doc__)
 
     def _load_form_data(self) -> None:
         if "form" in self.__dict__:
@@ -219,7 +184,8 @@ class Request(RequestBase):
             # The exact header, as browsers send it, spares parsing it here.
             (self.environ.get("CONTENT_TYPE") == _URLENCODED or self.mimetype == _URLENCODED)
             and self.form_data_parser_class is FormDataParser
-            and type(self).make_form_data_parser is _make_form_data_parser
+            # A subclass's own parser factory must see every form.
+            and not overrides(self, RequestBase, "make_form_data_parser")
             and self.want_form_data_parsed
         ):
             self._load_urlencoded()
@@ -316,15 +282,6 @@ class Request(RequestBase):
             if ctx is not None and ctx.app.debug:
                 raise
             raise BadRequest() from bad
-
-
-# What Werkzeug's ``Request.__init__`` sets, beside the class's own names.
-forward_attributes(
-    _request_proxy,
-    Request,
-    *("environ", "shallow", "method", "scheme", "server", "root_path", "path"),
-    *("query_string", "headers", "remote_addr"),
-)
 
 
 class Response(ResponseBase):
@@ -430,7 +387,7 @@ def buffered_parts(
         or code == 304
         or response.direct_passthrough
         or environ.get("REQUEST_METHOD") == "HEAD"
-        or type(response).get_wsgi_response is not ResponseBase.get_wsgi_response
+        or overrides(response, ResponseBase, "get_wsgi_response")
     ):
         return None
     # One pass over the headers (``in`` on Headers raises and catches a
@@ -450,15 +407,14 @@ def buffered_parts(
 
 def needs_close(response: ResponseBase) -> bool:
     """Whether closing ``response`` after sending a buffered body would do anything."""
-    return bool(response._on_close) or type(response).close not in _PLAIN_CLOSES
+    return has_close_callbacks(response) or type(response).close not in _PLAIN_CLOSES
 
 
 def wsgi_parts(
     response: ResponseBase, environ: WSGIEnvironment
 ) -> tuple[str, list[tuple[str, str]], t.Iterable[bytes]]:
     """What ``response(environ, start_response)`` sends: status line, headers, body iterable."""
-    call = type(response).__call__
-    if call is not Response.__call__ and call is not ResponseBase.__call__:
+    if overrides(response, ResponseBase, "__call__"):
         # A class that sends itself its own way: ask it.
         sent: list[t.Any] = []
 
@@ -481,23 +437,6 @@ _R = t.TypeVar("_R", bound=ResponseBase)
 _direct_content_types: dict[tuple[type[ResponseBase], str | None, str | None], str | None] = {}
 
 
-def _build_direct(cls: type[_R], data: bytes, content_type: str, status: int = 200) -> _R:
-    response = cls.__new__(cls)
-    headers = Headers()
-    headers._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-    response.headers = headers
-    if status == 200:
-        response._status = "200 OK"
-        response._status_code = 200
-    else:
-        # Werkzeug's own spelling of the status line.
-        response._status, response._status_code = ResponseBase._clean_status(response, status)
-    response.direct_passthrough = False
-    response._on_close = []
-    response.response = [data]
-    return response
-
-
 def _direct_content_type(cls: type[ResponseBase], mimetype: str | None) -> str | None:
     """The Content-Type for building ``cls`` directly, if that gives what its constructor gives.
 
@@ -507,9 +446,7 @@ def _direct_content_type(cls: type[ResponseBase], mimetype: str | None) -> str |
     whose ``Response`` keeps other state, falls back to the constructor.
     """
     if (
-        cls.__init__ is not ResponseBase.__init__
-        or cls.set_data is not ResponseBase.set_data
-        or cls._clean_status is not ResponseBase._clean_status
+        overrides(cls, ResponseBase, "__init__", "set_data", "_clean_status")
         or not cls.automatically_set_content_length
         or cls.default_status != 200
     ):
@@ -521,7 +458,7 @@ def _direct_content_type(cls: type[ResponseBase], mimetype: str | None) -> str |
     content_type = get_content_type(mimetype, "utf-8")
     try:
         expected = cls(b"probe", mimetype=mimetype)
-        built = _build_direct(cls, b"probe", content_type)
+        built = assemble_response(cls, b"probe", content_type)
     except Exception:
         return None
     mine, theirs = vars(built), vars(expected)
@@ -529,7 +466,7 @@ def _direct_content_type(cls: type[ResponseBase], mimetype: str | None) -> str |
         return None
     for name, value in theirs.items():
         if name == "headers":
-            if value._list != built.headers._list:
+            if value.to_wsgi_list() != built.headers.to_wsgi_list():
                 return None
         elif mine[name] != value or type(mine[name]) is not type(value):
             return None
@@ -557,7 +494,7 @@ def buffered_response(
         return cls(data, status, mimetype=mimetype)
     if data_type is str:
         data = data.encode()  # type: ignore[union-attr]
-    return _build_direct(cls, data, content_type, status)  # type: ignore[arg-type]
+    return assemble_response(cls, data, content_type, status)  # type: ignore[arg-type]
 
 
 #: Per (HTTPException class, code, description): its default error page, encoded once, or

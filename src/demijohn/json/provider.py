@@ -21,9 +21,10 @@ from werkzeug.http import http_date
 
 # A module reference (not its names): ``wrappers`` imports this package.
 from .. import wrappers as _wrappers
+from .._overrides import overrides
 
 if t.TYPE_CHECKING:
-    from ..app import Flask
+    from ..sansio.app import App
     from ..wrappers import Response
 
 __all__ = ["DefaultJSONProvider", "JSONProvider"]
@@ -40,13 +41,11 @@ class JSONProvider:
     :param app: The application this provider belongs to.
     """
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: App) -> None:
         # A proxy, not a strong reference: the app owns its provider, and a
         # back-reference would make a cycle that keeps every dropped app alive
         # until the cyclic garbage collector happens to run.
-        self._app: Flask = (
-            app if isinstance(app, weakref.ProxyType) else weakref.proxy(app)  # type: ignore[assignment]
-        )
+        self._app: App = app if isinstance(app, weakref.ProxyType) else weakref.proxy(app)
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize ``obj`` to a JSON string.
@@ -177,7 +176,7 @@ class DefaultJSONProvider(JSONProvider):
         return json.loads(s, **kwargs)
 
     def _dumps_compact(self, obj: t.Any) -> str:
-        if type(self).dumps is not DefaultJSONProvider.dumps or "dumps" in self.__dict__:
+        if overrides(self, DefaultJSONProvider, "dumps"):
             # A replaced ``dumps`` must see every call.
             return self.dumps(obj, separators=_COMPACT_SEPARATORS)
         key = (self.default, self.ensure_ascii, self.sort_keys)

@@ -125,11 +125,15 @@ class EagerLoop(_PlatformLoop):
     Most ``async def`` views and hooks finish without ever waiting on the
     loop, and a turn of the loop (two polls of the selector, the start-up and
     shut-down of ``run_forever``) costs several times what such a view does.
-    So :meth:`run` runs the new task's first step right away, as Python 3.12's
-    eager tasks do: inside a real :class:`asyncio.Task` (``current_task()``,
-    ``asyncio.timeout`` and task groups work), with this loop as the running
-    loop. If the task finished and scheduled nothing else, that is all;
-    otherwise the loop takes over as ``run_until_complete`` would.
+    So :meth:`run` runs the new task's first step right away, inside a real
+    :class:`asyncio.Task` (``current_task()``, ``asyncio.timeout`` and task
+    groups work), with this loop as the running loop. If the task finished
+    and scheduled nothing else, that is all; otherwise the loop takes over as
+    ``run_until_complete`` would.
+
+    On Python 3.12+ the standard library starts the task (``eager_start``);
+    on 3.11, which lacks it, the callbacks the new task schedules for its
+    first step are held back and run here instead.
     """
 
     def __init__(self) -> None:
@@ -177,6 +181,26 @@ class EagerLoop(_PlatformLoop):
 
     def run(self, coro: t.Coroutine[t.Any, t.Any, T]) -> T:
         """Run ``coro`` in a task to completion and return its result (or raise)."""
+        if not _EAGER_START:
+            task = self._start_by_hand(coro)
+        elif self.get_task_factory() is not None:
+            return self.run_until_complete(coro)  # the factory decides how tasks start
+        else:
+            self._eager_stepping = True
+            self._eager_scheduled = False
+            set_running_loop(self)
+            try:
+                task = asyncio.Task(coro, loop=self, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+            finally:
+                set_running_loop(None)
+                self._eager_stepping = False
+        if task.done() and not self._eager_scheduled:
+            return task.result()
+        return self.run_until_complete(task)
+
+    def _start_by_hand(self, coro: t.Coroutine[t.Any, t.Any, T]) -> asyncio.Task[T]:
+        # Python 3.11: create the task with the callbacks it schedules held
+        # back, then run them here as its first step.
         held = self._eager_held = []
         try:
             # ``create_task`` without a task factory, minus its bookkeeping.
@@ -205,9 +229,11 @@ class EagerLoop(_PlatformLoop):
         finally:
             set_running_loop(None)
             self._eager_stepping = False
-        if task.done() and not self._eager_scheduled:
-            return task.result()
-        return self.run_until_complete(task)
+        return task
+
+
+#: Whether :class:`asyncio.Task` can run its first step itself (Python 3.12+).
+_EAGER_START = sys.version_info >= (3, 12)
 
 
 def _default_policy() -> bool:

@@ -158,7 +158,7 @@ def breakdown_text(found: dict[str, dict[str, float]]) -> str:
         each scenario and sums the profile's own time per function by the code that
         owns it. Profiling inflates every Python call alike, so read the shares, not
         times. What demijohn does not own sets the floor of several scenarios, as it
-        uses those libraries as they are (DESIGN.md): the form post spends
+        uses those libraries as they are (docs/design.md): the form post spends
         {_share(found, "form", "Werkzeug + urllib: form parsing", werkzeug_objects)}
         in Werkzeug's and urllib's form parsing and Werkzeug's objects; the session
         scenario {_share(found, "session", "ItsDangerous + hmac/hashlib")} signing and

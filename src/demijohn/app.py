@@ -40,12 +40,12 @@ from . import cli
 from . import typing as ft
 from ._overrides import overrides
 from ._shortcuts.cpython import is_marked_coroutine_function, mark_coroutine_function
+from .blueprints import ServesFiles
 from .ctx import AppContext, RequestContext
 from .globals import (
     _cv_app,
     _cv_request,
     _get_request_ctx,
-    current_app,
     g,
     request,
     request_ctx,
@@ -56,7 +56,6 @@ from .helpers import (
     get_debug_flag,
     get_flashed_messages,
     get_load_dotenv,
-    send_from_directory,
 )
 from .routing import IndexedMap
 from .sansio.app import App
@@ -143,7 +142,7 @@ def _asgi_entry() -> t.Callable[[Flask, Scope, Receive, Send], t.Awaitable[None]
     return _serve_asgi
 
 
-class Flask(App):
+class Flask(ServesFiles, App):
     """The application: :class:`~demijohn.sansio.app.App`'s registries, served.
 
     It adds the request pipeline and file IO, and it is the WSGI application
@@ -235,41 +234,6 @@ class Flask(App):
         """Open a file in the instance folder; unlike resources, it may be written."""
         path = os.path.join(self.instance_path, resource)
         if "b" in mode:
-            return open(path, mode)
-        return open(path, mode, encoding=encoding)
-
-    def get_send_file_max_age(self, filename: str | None) -> int | None:
-        """Cache max age for a static file: ``SEND_FILE_MAX_AGE_DEFAULT`` by default.
-
-        ``None`` (the default setting) lets browsers revalidate with
-        conditional requests. Override to vary it by file.
-        """
-        value = current_app.config["SEND_FILE_MAX_AGE_DEFAULT"]
-        if value is None:
-            return None
-        if not isinstance(value, int):
-            return int(value.total_seconds())
-        return value
-
-    def send_static_file(self, filename: str) -> Response:
-        """Serve ``filename`` from :attr:`static_folder` (the ``static`` view)."""
-        if not self.has_static_folder:
-            raise RuntimeError("'static_folder' must be set to serve static_files.")
-        max_age = current_app.ensure_sync(self.get_send_file_max_age)(filename)
-        return send_from_directory(t.cast(str, self.static_folder), filename, max_age=max_age)
-
-    def open_resource(
-        self, resource: str, mode: str = "rb", encoding: str | None = None
-    ) -> t.IO[t.AnyStr]:
-        """Open a file relative to :attr:`root_path` for reading.
-
-        :param mode: ``"rb"`` (the default), ``"r"`` or ``"rt"``.
-        :param encoding: the text encoding, for text modes.
-        """
-        if mode not in {"r", "rt", "rb"}:
-            raise ValueError("Resources can only be opened for reading.")
-        path = os.path.join(self.root_path, resource)
-        if mode == "rb":
             return open(path, mode)
         return open(path, mode, encoding=encoding)
 

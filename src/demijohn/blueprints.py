@@ -2,7 +2,8 @@
 
 :class:`~demijohn.sansio.blueprints.Blueprint` records routes, hooks and
 handlers and replays them on an app; this :class:`Blueprint` adds what reads
-files while serving: the blueprint's ``static`` view and :meth:`open_resource`.
+files while serving (:class:`ServesFiles`, which the app class shares): the
+``static`` view and :meth:`~ServesFiles.open_resource`.
 """
 
 from __future__ import annotations
@@ -14,17 +15,14 @@ from .globals import current_app
 from .helpers import send_from_directory
 from .sansio.blueprints import Blueprint as SansioBlueprint
 from .sansio.blueprints import BlueprintSetupState as BlueprintSetupState
+from .sansio.scaffold import Scaffold
 
 if t.TYPE_CHECKING:
     from .wrappers import Response
 
 
-class Blueprint(SansioBlueprint):
-    """A reusable group of routes, templates, static files, hooks and commands.
-
-    See :class:`demijohn.sansio.blueprints.Blueprint` for the parameters and
-    the registration; this class serves the blueprint's static files.
-    """
+class ServesFiles(Scaffold):
+    """The file IO an app and a blueprint share: the ``static`` view and resources."""
 
     def get_send_file_max_age(self, filename: str | None) -> int | None:
         """Cache max age for a static file: ``SEND_FILE_MAX_AGE_DEFAULT`` by default.
@@ -62,4 +60,12 @@ class Blueprint(SansioBlueprint):
         return open(path, mode, encoding=encoding)
 
 
-__all__ = ["Blueprint", "BlueprintSetupState"]
+class Blueprint(ServesFiles, SansioBlueprint):
+    """A reusable group of routes, templates, static files, hooks and commands.
+
+    See :class:`demijohn.sansio.blueprints.Blueprint` for the parameters and
+    the registration; :class:`ServesFiles` serves the blueprint's static files.
+    """
+
+
+__all__ = ["Blueprint", "BlueprintSetupState", "ServesFiles"]

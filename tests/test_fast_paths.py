@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
@@ -28,13 +28,20 @@ from werkzeug.exceptions import (
 from werkzeug.formparser import FormDataParser
 from werkzeug.local import LocalProxy
 from werkzeug.test import EnvironBuilder
+from werkzeug.utils import redirect as werkzeug_redirect
 from werkzeug.wrappers import Request as WerkzeugRequest
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import demijohn
 from demijohn import current_app, g, request, session
 from demijohn._shortcuts.werkzeug import has_close_callbacks
-from demijohn.wrappers import Response, buffered_response, error_response
+from demijohn.wrappers import (
+    Response,
+    buffered_parts,
+    buffered_response,
+    error_response,
+    redirect_response,
+)
 
 
 def snapshot(response: WerkzeugResponse) -> tuple[t.Any, ...]:
@@ -69,6 +76,77 @@ def test_buffered_response_equals_the_constructor(
     assert snapshot(again) == snapshot(expected)
 
 
+class Created(Response):
+    default_status = 201
+
+
+_HEADER_FORMS: list[t.Any] = [
+    None,
+    {},
+    {"X-A": "b"},
+    {"Content-Type": "text/plain"},
+    [("X-A", "1"), ("X-A", "2"), ("content-type", "application/xml")],
+    [("Content-Length", "999"), ("X-B", "c")],
+    (("X-T", "tuple"),),
+]
+
+
+@pytest.mark.parametrize("cls", [Response, TextResponse, CustomInit, WerkzeugResponse, Created])
+@pytest.mark.parametrize("data", ["hello", b"raw", ""])
+@pytest.mark.parametrize("status", [None, 200, 201, 404])
+@pytest.mark.parametrize("headers", _HEADER_FORMS)
+def test_buffered_response_with_headers_equals_the_constructor(
+    cls: type[WerkzeugResponse], data: str | bytes, status: int | None, headers: t.Any
+) -> None:
+    expected = cls(data, status, headers)
+    built = buffered_response(cls, data, status=status, headers=headers)
+    assert snapshot(built) == snapshot(expected)
+    # A Headers object is taken as the constructor takes it: the same object.
+    given = Headers([("X-Given", "1")])
+    assert buffered_response(cls, data, status=status, headers=given).headers is given
+
+
+_TUPLES: list[t.Any] = [
+    ("text", {"Content-Type": "text/plain"}),
+    ("text", {"X-A": "b"}),
+    ("text", 201),
+    ("text", "201 CREATED"),
+    ("text", 201, {"X-A": "b"}),
+    ("text", 201, [("X-A", "b"), ("X-A", "c")]),
+    (b"bytes", 418, Headers([("X-H", "1")])),
+]
+
+
+@pytest.mark.parametrize("returned", _TUPLES, ids=repr)
+@pytest.mark.parametrize("response_class", [Response, Created])
+def test_returned_tuples_are_the_constructors_response(
+    app: demijohn.Flask, returned: tuple[t.Any, ...], response_class: type[Response]
+) -> None:
+    app.response_class = response_class
+    app.add_url_rule("/", "view", lambda: returned)
+    got = app.test_client().get("/")
+    body, *rest = returned
+    status = next((item for item in rest if isinstance(item, int | str)), None)
+    headers = next((item for item in rest if not isinstance(item, int | str)), None)
+    expected = response_class(body, status, headers)
+    assert (got.status, got.get_data()) == (expected.status, expected.get_data())
+    # (Names in lower case through the ASGI door, as ASGI spells them.)
+    assert [(name.lower(), value) for name, value in got.headers.items()] == [
+        (name.lower(), value) for name, value in expected.headers.items()
+    ]
+
+
+def test_a_response_class_default_status_applies_to_every_return_form(
+    app: demijohn.Flask,
+) -> None:
+    app.response_class = Created
+    app.add_url_rule("/text", "text", lambda: "made")
+    app.add_url_rule("/json", "json", lambda: {"made": True})
+    client = app.test_client()
+    assert client.get("/text").status_code == 201
+    assert client.get("/json").status_code == 201
+
+
 def test_close_callbacks_are_seen() -> None:
     built = buffered_response(Response, "hi")
     made = Response("hi")
@@ -79,6 +157,57 @@ def test_close_callbacks_are_seen() -> None:
         assert has_close_callbacks(response)
         response.close()
     assert closed == ["closed", "closed"]
+
+
+_LOCATIONS = [
+    "/x",
+    "http://example.com/a/b?c=d&e=f#g",
+    "/ünïcode",
+    "/with space",
+    "/x?",
+    "/x#",
+    "//other.host/p",
+    "HTTP://Example.com/",
+    "/a[1]",
+    "/q?next=%2Fhome",
+    "mailto:someone@example.com",
+]
+
+
+@pytest.mark.parametrize("location", _LOCATIONS)
+@pytest.mark.parametrize(
+    "extra",
+    [[], [("Content-Location", "/x")], [("Content-Location", "/ü")], [("Location", "/second")]],
+)
+@pytest.mark.parametrize("absolute", [False, True])
+def test_buffered_parts_send_locations_as_werkzeug_does(
+    location: str, extra: list[tuple[str, str]], absolute: bool
+) -> None:
+    environ = EnvironBuilder("/here").get_environ()
+    response = buffered_response(Response, "moved", status=302)
+    response.headers["Location"] = location
+    for name, value in extra:
+        response.headers.add(name, value)
+    response.autocorrect_location_header = absolute
+    app_iter, status, headers = response.get_wsgi_response(environ)
+    expected = (status, list(headers), b"".join(app_iter))
+    fast = buffered_parts(response, environ)
+    if fast is not None:
+        assert fast == expected
+    # The plain cases do take the shortcut.
+    if location in ("/x", "/q?next=%2Fhome") and not extra and not absolute:
+        assert fast is not None
+
+
+@pytest.mark.parametrize("location", _LOCATIONS)
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("cls", [Response, TextResponse, CustomInit, WerkzeugResponse])
+def test_redirect_response_equals_werkzeugs_redirect(
+    location: str, code: int, cls: type[WerkzeugResponse]
+) -> None:
+    assert snapshot(redirect_response(cls, location, code)) == snapshot(
+        werkzeug_redirect(location, code, cls)
+    )
 
 
 def test_views_returning_str_bytes_and_dict(app: demijohn.Flask) -> None:

@@ -805,7 +805,10 @@ class Flask(ServesFiles, App):
             )
 
         if not isinstance(rv, response_class):
-            if isinstance(rv, (str, bytes, bytearray, cabc.Iterator, cabc.AsyncIterator)):
+            if (type(rv) is str or type(rv) is bytes) and (status is None or type(status) is int):
+                rv = buffered_response(response_class, rv, status=status, headers=headers)
+                status = headers = None
+            elif isinstance(rv, (str, bytes, bytearray, cabc.Iterator, cabc.AsyncIterator)):
                 # Status and headers go to the constructor, so a streamed body
                 # is never buffered to apply them. An async iterator is
                 # iterated by each door its own way (see Response.iter_encoded).

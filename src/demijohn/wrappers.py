@@ -13,7 +13,9 @@ from urllib.parse import parse_qsl
 from werkzeug.datastructures import FileStorage, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
+from werkzeug.urls import iri_to_uri
 from werkzeug.utils import cached_property, get_content_type
+from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Request as RequestBase
 from werkzeug.wrappers import Response as ResponseBase
 from werkzeug.wsgi import ClosingIterator, LimitedStream
@@ -372,9 +374,11 @@ def buffered_parts(
     copies the headers and re-checks the body to fix up ``Location``,
     ``Content-Length`` and bodiless statuses. A body set with ``set_data`` (a
     list holding one ``bytes``, its length already in ``Content-Length``)
-    with a status that has a body (not 1xx, 204 or 304) and no ``Location``
-    header, for a request other than ``HEAD``, needs none of that: the result
-    is the same.
+    with a status that has a body (not 1xx, 204 or 304), for a request other
+    than ``HEAD``, needs none of that: the result is the same. So does a
+    single ``Location`` (or ``Content-Location``) that ``iri_to_uri`` leaves
+    as it is, when the location is not made absolute: a redirect to a plain
+    URL.
     """
     body = response.response
     code = response.status_code
@@ -394,15 +398,42 @@ def buffered_parts(
     # KeyError per miss).
     header_list = response.headers.to_wsgi_list()
     has_length = False
-    for name, _ in header_list:
+    locations: list[str] | None = None
+    for name, value in header_list:
         lower = name.lower()
         if lower == "content-length":
             has_length = True
         elif lower == "location" or lower == "content-location":
-            return None
+            # Werkzeug rewrites these (keeping one of each name), and may
+            # make ``Location`` absolute: only a plain one is sent as is.
+            if locations is None:
+                locations = []
+            if (
+                lower in locations
+                or not _sent_as_is(value)
+                or (lower == "location" and response.autocorrect_location_header)
+            ):
+                return None
+            locations.append(lower)
     if not has_length:
         return None
     return response.status, header_list, body[0]
+
+
+#: URI -> whether ``iri_to_uri`` returns it unchanged, for those seen so far.
+#: Redirect targets are mostly a few URLs from code; those taken from
+#: requests (``?next=``) are checked afresh once the table is full.
+_plain_uris: dict[str, bool] = {}
+_MAX_PLAIN_URIS = 512
+
+
+def _sent_as_is(uri: str) -> bool:
+    known = _plain_uris.get(uri)
+    if known is None:
+        known = iri_to_uri(uri) == uri
+        if len(_plain_uris) < _MAX_PLAIN_URIS:
+            _plain_uris[uri] = known
+    return known
 
 
 def needs_close(response: ResponseBase) -> bool:
@@ -474,14 +505,18 @@ def _direct_content_type(cls: type[ResponseBase], mimetype: str | None) -> str |
 
 
 def buffered_response(
-    cls: type[_R], data: str | bytes, mimetype: str | None = None, status: int = 200
+    cls: type[_R],
+    data: str | bytes,
+    mimetype: str | None = None,
+    status: int | None = None,
+    headers: Headers | t.Mapping[str, t.Any] | t.Iterable[tuple[str, t.Any]] | None = None,
 ) -> _R:
-    """``cls(data, status, mimetype=mimetype)`` for a response with a buffered body.
+    """``cls(data, status, headers, mimetype=mimetype)`` for a response with a buffered body.
 
     The constructor's general path (header parsing, status cleaning, the
     content-type lookup) is most of the cost of a small response; for the
     classes where it is provably equivalent the response is assembled
-    directly instead.
+    directly instead. ``status`` ``None`` is the class's default status.
     """
     key = (cls, mimetype, cls.default_mimetype)
     try:
@@ -489,12 +524,32 @@ def buffered_response(
     except KeyError:
         content_type = _direct_content_types[key] = _direct_content_type(cls, mimetype)
     data_type = type(data)
-    if content_type is None or (data_type is not str and data_type is not bytes):
+    if (
+        content_type is None
+        or (data_type is not str and data_type is not bytes)
+        # A given mimetype overrides a Content-Type among the headers.
+        or (headers and mimetype is not None)
+    ):
         # A bytearray body stays a bytearray in Werkzeug's response.
-        return cls(data, status, mimetype=mimetype)
+        return cls(data, status, headers, mimetype=mimetype)
     if data_type is str:
         data = data.encode()  # type: ignore[union-attr]
-    return assemble_response(cls, data, content_type, status)  # type: ignore[arg-type]
+    own_headers = None
+    if headers:
+        # As the constructor takes them: a Headers object as is, else a copy.
+        own_headers = headers if isinstance(headers, Headers) else Headers(headers)
+    # (A class assembled directly has 200 as its default status.)
+    return assemble_response(cls, data, content_type, status or 200, own_headers)  # type: ignore[arg-type]
+
+
+def redirect_response(cls: type[_R], location: str, code: int = 302) -> _R:
+    """``werkzeug.utils.redirect(location, code, cls)``, with the page made by
+    :func:`buffered_response` (equivalent, for less)."""
+
+    def make(body: str, status: int, mimetype: str) -> _R:
+        return buffered_response(cls, body, mimetype, status)
+
+    return t.cast(_R, _wz_redirect(location, code, t.cast(t.Any, make)))
 
 
 #: Per (HTTPException class, code, description): its default error page, encoded once, or

@@ -23,7 +23,6 @@ from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import Aborter, BadRequest, BadRequestKeyError
 from werkzeug.routing import BuildError, Map, Rule
 from werkzeug.utils import cached_property
-from werkzeug.utils import redirect as _wz_redirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import typing as ft
@@ -34,6 +33,7 @@ from ..json.provider import DefaultJSONProvider, JSONProvider
 from ..logging import create_logger
 from ..routing import IndexedMap
 from ..templating import DispatchingJinjaLoader, Environment, _default_template_ctx_processor
+from ..wrappers import redirect_response
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 
 if t.TYPE_CHECKING:
@@ -508,7 +508,7 @@ class App(Scaffold):
         # A location taken from the request may hold CR or LF, which a header
         # refuses (a 500): escape them as the Location header is escaped anyway.
         location = escape_line_breaks(location)
-        return _wz_redirect(location, code=code, Response=self.response_class)
+        return redirect_response(self.response_class, location, code)
 
     # -- errors -----------------------------------------------------------------
 

@@ -114,6 +114,54 @@ def test_asgi2_form(app: demijohn.Flask) -> None:
     assert _body(asyncio.run(main())) == b"two-step"
 
 
+def _tagging(inner: t.Any, tag: bytes) -> t.Any:
+    """An ASGI middleware adding an ``x-tag`` header to every response."""
+
+    async def middleware(scope: t.Any, receive: t.Any, send: t.Any) -> None:
+        async def tagged(message: dict[str, t.Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message["headers"], (b"x-tag", tag)]}
+            await send(message)
+
+        await inner(scope, receive, tagged)
+
+    return middleware
+
+
+def _tags(messages: list[dict[str, t.Any]]) -> list[bytes]:
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    return [value for name, value in start["headers"] if name == b"x-tag"]
+
+
+def test_middleware_on_asgi_app_wraps_every_request(app: demijohn.Flask) -> None:
+    app.add_url_rule("/", "index", lambda: "wrapped")
+    app.asgi_app = _tagging(app.asgi_app, b"outer")  # type: ignore[method-assign]
+    messages = _run(app, _scope())
+    assert (_body(messages), _tags(messages)) == (b"wrapped", [b"outer"])
+
+
+def test_a_subclass_asgi_app_serves_every_request() -> None:
+    class Tagged(demijohn.Flask):
+        async def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> None:
+            await _tagging(super().asgi_app, b"subclass")(scope, receive, send)
+
+    app = Tagged(__name__)
+    app.add_url_rule("/", "index", lambda: "mine")
+    messages = _run(app, _scope())
+    assert (_body(messages), _tags(messages)) == (b"mine", [b"subclass"])
+
+
+def test_an_unknown_scope_type_is_refused(app: demijohn.Flask) -> None:
+    async def never() -> dict[str, t.Any]:
+        raise AssertionError("nothing is received for an unknown scope")
+
+    async def ignore(message: dict[str, t.Any]) -> None:
+        raise AssertionError("nothing is sent for an unknown scope")
+
+    with pytest.raises(ValueError, match="Unsupported ASGI scope type 'telepathy'"):
+        asyncio.run(app({"type": "telepathy"}, never, ignore))
+
+
 def test_root_path_becomes_script_name(app: demijohn.Flask) -> None:
     @app.route("/page")
     def page() -> str:

@@ -203,6 +203,8 @@ class Flask(ServesFiles, App):
         )
         # A subclass that binds the map its own way must see every request.
         self._default_url_adapter = not overrides(self, Flask, "create_url_adapter")
+        # ``__call__`` skips :meth:`asgi_app` unless a subclass has its own.
+        self._own_asgi_app = not overrides(self, Flask, "asgi_app")
         # Coroutine function -> its sync wrapper; see ``async_to_sync``.
         self._sync_wrappers: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
 
@@ -918,6 +920,9 @@ class Flask(ServesFiles, App):
         if send is None:
             scope = environ
             return lambda receive, send: self.asgi_app(scope, receive, send)
+        if self._own_asgi_app and "asgi_app" not in self.__dict__:
+            # What :meth:`asgi_app` awaits, without its frame around it.
+            return (_serve_asgi or _asgi_entry())(self, environ, start_response, send)
         return self.asgi_app(environ, start_response, send)
 
     async def asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -88,21 +88,28 @@ def _in_thread(context: contextvars.Context, func: t.Callable[..., t.Any], *args
     return (_pool or worker_pool()).run(context, func, *args)
 
 
-async def asgi_app(app: Flask, scope: Scope, receive: Receive, send: Send) -> None:
-    """Serve one ASGI connection (``http``, ``websocket`` or ``lifespan``) for ``app``."""
+def asgi_app(app: Flask, scope: Scope, receive: Receive, send: Send) -> t.Awaitable[None]:
+    """Serve one ASGI connection (``http``, ``websocket`` or ``lifespan``) for ``app``.
+
+    Returns the coroutine of the connection's own server, so a request costs
+    no coroutine frame for this choice.
+    """
     kind = scope["type"]
     if kind == "http":
-        await serve_http(app, scope, receive, send)
-    elif kind == "websocket":
+        return serve_http(app, scope, receive, send)
+    if kind == "websocket":
         from .websockets import serve_websocket
 
-        await serve_websocket(app, scope, receive, send)
-    elif kind == "lifespan":
+        return serve_websocket(app, scope, receive, send)
+    if kind == "lifespan":
         from .serving import serve_lifespan
 
-        await serve_lifespan(app, scope, receive, send)
-    else:
-        raise ValueError(f"Unsupported ASGI scope type {kind!r}.")
+        return serve_lifespan(app, scope, receive, send)
+    return _unsupported(kind)
+
+
+async def _unsupported(kind: str) -> None:
+    raise ValueError(f"Unsupported ASGI scope type {kind!r}.")
 
 
 async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> None:

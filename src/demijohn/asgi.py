@@ -115,9 +115,13 @@ async def _unsupported(kind: str) -> None:
 async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve one HTTP request: match, run the pipeline where the endpoint says, send."""
     environ = make_environ(scope)
-    body = await _read_body(receive, environ, app.config["MAX_CONTENT_LENGTH"])
-    if body is None:
-        return  # the client went away before the request was complete
+    body: t.IO[bytes] | None
+    if _has_no_body(environ):
+        body = io.BytesIO()  # nothing to wait for: no await, no coroutine
+    else:
+        body = await _read_body(receive, environ, app.config["MAX_CONTENT_LENGTH"])
+        if body is None:
+            return  # the client went away before the request was complete
     environ["wsgi.input"] = body
     # One context for the whole request: the pipeline, then each streamed
     # chunk (a ``stream_with_context`` generator pops what the view pushed).
@@ -411,17 +415,7 @@ async def _read_body(
     (see :class:`_UnreadBody`).
     """
     declared = environ.get("CONTENT_LENGTH")
-    if declared is None:
-        if (
-            environ["REQUEST_METHOD"] in _BODILESS
-            and "HTTP_TRANSFER_ENCODING" not in environ
-            and environ["SERVER_PROTOCOL"] in _HTTP1
-        ):
-            # An HTTP/1 request with neither header has no body (RFC 9112,
-            # 6.3): nothing to wait for. Only for the methods that never
-            # carry one in practice, in case a hand-made scope lacks them.
-            return io.BytesIO()
-    elif limit is not None and _exceeds(declared, limit):
+    if declared is not None and limit is not None and _exceeds(declared, limit):
         return t.cast("t.IO[bytes]", _UnreadBody(receive, None))
 
     message = await receive()
@@ -455,6 +449,21 @@ async def _read_body(
     body.seek(0)
     environ["CONTENT_LENGTH"] = str(size)
     return body
+
+
+def _has_no_body(environ: dict[str, t.Any]) -> bool:
+    """Whether the request certainly has no body, so none need be received.
+
+    An HTTP/1 request with neither ``Content-Length`` nor ``Transfer-Encoding``
+    has none (RFC 9112, 6.3). Only for the methods that never carry one in
+    practice, in case a hand-made scope lacks the headers.
+    """
+    return (
+        environ["REQUEST_METHOD"] in _BODILESS
+        and "CONTENT_LENGTH" not in environ
+        and "HTTP_TRANSFER_ENCODING" not in environ
+        and environ["SERVER_PROTOCOL"] in _HTTP1
+    )
 
 
 def _exceeds(declared: str, limit: int) -> bool:

@@ -74,6 +74,10 @@ class _AppCtxGlobals:
         return object.__repr__(self)
 
 
+#: A context's ``_url_adapter`` before the map is bound (``None`` means binding failed).
+_UNBOUND = object()
+
+
 class AppContext:
     """The application context: makes ``current_app`` and ``g`` available.
 
@@ -83,9 +87,26 @@ class AppContext:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.url_adapter: MapAdapter | None = app.create_url_adapter(None)
         self.g: _AppCtxGlobals = app.app_ctx_globals_class()
         self._cv_tokens: list[Token[AppContext]] = []
+
+    #: The URL map bound without a request, once :attr:`url_adapter` is read.
+    _url_adapter: MapAdapter | object | None = _UNBOUND
+
+    @property
+    def url_adapter(self) -> MapAdapter | None:
+        """The URL map bound for building URLs outside a request (``None`` without ``SERVER_NAME``).
+
+        Bound on first use: during a request the request's own adapter builds URLs.
+        """
+        adapter = self._url_adapter
+        if adapter is _UNBOUND:
+            adapter = self._url_adapter = self.app.create_url_adapter(None)
+        return adapter  # type: ignore[return-value]
+
+    @url_adapter.setter
+    def url_adapter(self, value: MapAdapter | None) -> None:
+        self._url_adapter = value
 
     def push(self) -> None:
         """Bind this context to the current execution context."""
@@ -122,10 +143,6 @@ class AppContext:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self.app.name!r}>"
-
-
-#: ``RequestContext._url_adapter`` before the map is bound (``None`` means binding failed).
-_UNBOUND = object()
 
 
 def _host_binds(host: str | None) -> bool:

@@ -78,6 +78,19 @@ def test_nested_app_contexts_and_teardown_once(app: demijohn.Flask) -> None:
     assert calls == [None]
 
 
+def test_app_context_url_adapter_follows_server_name(app: demijohn.Flask) -> None:
+    # Bound on first read: None without SERVER_NAME, a map bound to it with one.
+    with app.app_context() as ctx:
+        assert ctx.url_adapter is None
+    app.config["SERVER_NAME"] = "example.test"
+    with app.app_context() as ctx:
+        adapter = ctx.url_adapter
+        assert adapter is not None and adapter.server_name == "example.test"
+        assert ctx.url_adapter is adapter  # bound once
+        ctx.url_adapter = None  # still assignable, as in Flask
+        assert ctx.url_adapter is None
+
+
 def test_request_context_pushes_app_context(app: demijohn.Flask) -> None:
     with app.test_request_context("/path?x=1", method="POST"):
         assert has_request_context()

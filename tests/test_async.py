@@ -397,6 +397,27 @@ def test_a_waiting_coroutine_continues_in_the_same_task(loop: _async.EagerLoop) 
     assert tasks[0] is not None and tasks[0] is tasks[1]
 
 
+def test_a_task_factory_makes_the_task(loop: _async.EagerLoop) -> None:
+    made: list[asyncio.Task[t.Any]] = []
+
+    def factory(
+        loop: asyncio.AbstractEventLoop, coro: t.Coroutine[t.Any, t.Any, t.Any], **kwargs: t.Any
+    ) -> asyncio.Task[t.Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        made.append(task)
+        return task
+
+    loop.set_task_factory(factory)  # type: ignore[arg-type]
+
+    async def view() -> asyncio.Task[t.Any] | None:
+        await asyncio.sleep(0)
+        return asyncio.current_task()
+
+    task = loop.run(view())
+    assert made == [task]
+    assert task is not None and task.done()
+
+
 def test_timeouts_and_task_groups_work_from_the_first_step(loop: _async.EagerLoop) -> None:
     async def times_out() -> str:
         async with asyncio.timeout(0.01):

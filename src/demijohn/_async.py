@@ -115,8 +115,10 @@ else:
 
 
 #: A callback held back by :class:`EagerLoop`: its handle (which may be
-#: cancelled), the callback, its arguments and its context.
-_Held = tuple[asyncio.Handle, t.Callable[..., object], tuple[t.Any, ...], contextvars.Context]
+#: cancelled; ``None`` when none was made), the callback, its arguments and its context.
+_Held = tuple[
+    asyncio.Handle | None, t.Callable[..., object], tuple[t.Any, ...], contextvars.Context
+]
 
 
 class EagerLoop(_PlatformLoop):
@@ -142,6 +144,9 @@ class EagerLoop(_PlatformLoop):
         # scheduled callbacks, which need a turn of the loop. (Set first: the
         # base class calls ``is_running`` while it initialises.)
         self._eager_held: list[_Held] | None = None
+        # Whether held callbacks get a real Handle: only when a task factory,
+        # which might keep and cancel it, creates the task.
+        self._eager_handles = False
         self._eager_stepping = False
         self._eager_scheduled = False
         super().__init__()
@@ -157,6 +162,11 @@ class EagerLoop(_PlatformLoop):
         if held is not None:
             if context is None:
                 context = contextvars.copy_context()
+            if not self._eager_handles:
+                # Only a new task's constructor schedules in this window, and
+                # it drops what it is given: no Handle is made for it.
+                held.append((None, callback, args, context))
+                return None  # type: ignore[return-value]
             handle = asyncio.Handle(callback, args, self, context)
             held.append((handle, callback, args, context))
             return handle
@@ -202,12 +212,11 @@ class EagerLoop(_PlatformLoop):
         # Python 3.11: create the task with the callbacks it schedules held
         # back, then run them here as its first step.
         held = self._eager_held = []
+        plain = self.get_task_factory() is None
+        self._eager_handles = not plain
         try:
             # ``create_task`` without a task factory, minus its bookkeeping.
-            if self.get_task_factory() is None:
-                task = asyncio.Task(coro, loop=self)
-            else:
-                task = self.create_task(coro)
+            task = asyncio.Task(coro, loop=self) if plain else self.create_task(coro)
         finally:
             self._eager_held = None
         self._eager_stepping = True
@@ -215,7 +224,7 @@ class EagerLoop(_PlatformLoop):
         set_running_loop(self)
         try:
             for handle, callback, args, context in held:
-                if handle.cancelled():
+                if handle is not None and handle.cancelled():
                     continue
                 try:
                     context.run(callback, *args)

@@ -127,6 +127,18 @@ def _clear_plumbing_frames(tb: TracebackType | None) -> None:
 _GENERATOR_FLAGS = CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE
 
 
+#: The methods through which the pipeline calls a view. The ASGI door awaits
+#: an ``async def`` view itself only while none of them is replaced, on the
+#: class or the instance (an extension may patch ``dispatch_request``).
+VIEW_CALLERS = (
+    "run_pipeline",
+    "full_dispatch_request",
+    "dispatch_request",
+    "ensure_sync",
+    "async_to_sync",
+)
+
+
 #: The ASGI door's entry, imported with the first ASGI call: it brings
 #: asyncio, greenlet and a thread pool, which a WSGI worker never loads
 #: (about 3 MiB of resident memory per worker).
@@ -205,6 +217,11 @@ class Flask(ServesFiles, App):
         self._default_url_adapter = not overrides(self, Flask, "create_url_adapter")
         # ``__call__`` skips :meth:`asgi_app` unless a subclass has its own.
         self._own_asgi_app = not overrides(self, Flask, "asgi_app")
+        # The ASGI door may await an ``async def`` view itself only while the
+        # methods that would otherwise call it are these, and no hook or
+        # handler is ``async def`` (decided after the first request).
+        self._plain_pipeline = not overrides(self, Flask, *VIEW_CALLERS)
+        self._awaits_views: bool | None = None
         # Coroutine function -> its sync wrapper; see ``async_to_sync``.
         self._sync_wrappers: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
 
@@ -879,23 +896,32 @@ class Flask(ServesFiles, App):
             except:
                 error = sys.exc_info()[1]
                 raise
-            tasks = ctx._background_tasks
-            if tasks:
-                from .serving import start_background_tasks
-
-                # Closing the response is each door's "the last byte is sent".
-                response.call_on_close(lambda: start_background_tasks(self, tasks))
-            return respond(response)
+            return self._hand_over(ctx, response, respond)
         finally:
-            environ = ctx.request.environ
-            preserve = environ.get("werkzeug.debug.preserve_context")
-            if preserve is not None:
-                preserve(_cv_app.get())
-                preserve(_cv_request.get())
-            if error is not None and self.should_ignore_error(error):
-                error = None
-            ctx.pop(error)
+            self._end_request(ctx, error)
             error = None  # this frame is in its traceback: holding it would be a cycle
+
+    def _hand_over(
+        self, ctx: RequestContext, response: Response, respond: t.Callable[[Response], R]
+    ) -> R:
+        """The pipeline's last step with the contexts pushed: hand ``response`` to the door."""
+        tasks = ctx._background_tasks
+        if tasks:
+            from .serving import start_background_tasks
+
+            # Closing the response is each door's "the last byte is sent".
+            response.call_on_close(lambda: start_background_tasks(self, tasks))
+        return respond(response)
+
+    def _end_request(self, ctx: RequestContext, error: BaseException | None) -> None:
+        """Pop ``ctx`` (running teardown) after the pipeline, however it ended."""
+        preserve = ctx.request.environ.get("werkzeug.debug.preserve_context")
+        if preserve is not None:
+            preserve(_cv_app.get())
+            preserve(_cv_request.get())
+        if error is not None and self.should_ignore_error(error):
+            error = None
+        ctx.pop(error)
 
     def wsgi_app(
         self, environ: WSGIEnvironment, start_response: StartResponse

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import io
 import os
 import sys
@@ -34,6 +35,8 @@ import tempfile
 import threading
 import typing as t
 from functools import partial
+from inspect import CO_COROUTINE
+from types import FunctionType
 
 import greenlet
 from werkzeug.exceptions import ClientDisconnected
@@ -41,11 +44,22 @@ from werkzeug.wrappers import Response as ResponseBase
 
 from ._async import WorkerPool, _Bridge, await_in, run_in_bridge, run_sync
 from ._shortcuts.asyncio import running_loop
-from .sansio.scaffold import runs_on_loop
-from .wrappers import _is_async_only, buffered_parts, needs_close, wsgi_parts
+from ._shortcuts.cpython import is_marked_coroutine_function
+from .sansio.scaffold import ViewFunctions, runs_on_loop
+from .signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    got_request_exception,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
+from .wrappers import Response, _is_async_only, buffered_parts, needs_close, wsgi_parts
 
 if t.TYPE_CHECKING:
     from .app import Flask
+    from .ctx import RequestContext
 
 Scope = t.MutableMapping[str, t.Any]
 Message = t.MutableMapping[str, t.Any]
@@ -135,12 +149,17 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 ctx = app.request_context(environ)
                 ctx.match_request()
                 rule = ctx.request.url_rule
-                if rule is not None and runs_on_loop(
+                respond = partial(_asgi_parts, environ)
+                if rule is None or not runs_on_loop(
                     app.view_functions, rule.endpoint, scope["method"]
                 ):
+                    parts = await run(context, app.run_pipeline, ctx, respond)
+                else:
                     run = run_in_bridge
-                respond = partial(_asgi_parts, environ)
-                parts = await run(context, app.run_pipeline, ctx, respond)
+                    if _awaits_only_the_view(app, rule.endpoint, scope["method"], body):
+                        parts = await _pipeline_awaiting_view(app, ctx, context, respond)
+                    else:
+                        parts = await run(context, app.run_pipeline, ctx, respond)
         except BaseException:
             # Propagated (testing, PROPAGATE_EXCEPTIONS): still answer.
             await send(_plain_500_start)
@@ -159,6 +178,140 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 await run(context, close)
     finally:
         body.close()
+
+
+async def _pipeline_awaiting_view(
+    app: Flask, ctx: RequestContext, context: contextvars.Context, respond: t.Callable[..., _Parts]
+) -> _Parts:
+    """:meth:`Flask.run_pipeline`, with the ``async def`` view awaited right here.
+
+    The same steps in the same order, sharing the pipeline's own methods;
+    only the view call differs. Its coroutine is awaited in the request's
+    task instead of being run through ``ensure_sync`` in a bridge greenlet,
+    which costs two greenlet switches per request. Taken only where nothing
+    else in the pipeline may have to await (:func:`_awaits_only_the_view`):
+    every other step is plain synchronous code, run in ``context``.
+    """
+    if not app._serving_started:
+        from .serving import ensure_started
+
+        # ``before_serving`` hooks may be ``async def``: run where they can await.
+        await run_in_bridge(context, ensure_started, app)
+    run = context.run
+    error: BaseException | None = None
+    try:
+        try:
+            run(ctx.push)
+            response = await _dispatch_awaiting_view(app, ctx, context)
+        except Exception as e:
+            error = e
+            response = run(app.handle_exception, e)
+        except BaseException as e:
+            error = e
+            raise
+        return run(app._hand_over, ctx, response, respond)
+    finally:
+        run(app._end_request, ctx, error)
+        error = None  # this frame is in its traceback: holding it would be a cycle
+
+
+async def _dispatch_awaiting_view(
+    app: Flask, ctx: RequestContext, context: contextvars.Context
+) -> Response:
+    """:meth:`Flask.full_dispatch_request`, awaiting the view.
+
+    (``request_started`` is not sent: it has no receivers on this path.)
+    """
+    run = context.run
+    app._got_first_request = True
+    rv: t.Any
+    try:
+        rv = run(app.preprocess_request)
+        if rv is None:
+            request = ctx.request
+            view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]
+            rv = await await_in(context, view(**request.view_args))  # type: ignore[arg-type]
+    except Exception as e:
+        # In the ``except`` block: an unhandled error is re-raised from here.
+        return run(_finalize_error, app, e)
+    return run(app.finalize_request, rv)
+
+
+def _finalize_error(app: Flask, e: Exception) -> Response:
+    return app.finalize_request(app.handle_user_exception(e))
+
+
+def _awaits_only_the_view(app: Flask, endpoint: str, method: str, body: object) -> bool:
+    """Whether the view of a request to ``endpoint`` may be awaited by the door itself.
+
+    That is when the view is an ``async def`` function and nothing else the
+    pipeline runs needs to await (which only a bridge greenlet allows): no
+    ``async def`` hook, teardown function, error handler or signal receiver,
+    no replaced pipeline method, no automatic ``OPTIONS`` answer and no body
+    left to receive past ``MAX_CONTENT_LENGTH``.
+
+    Once the app has handled a request, the answer about its hooks and
+    handlers is kept: the setup methods refuse new ones from then on. One
+    an extension appends to a registry by hand later still runs, and
+    correctly; if it is ``async def``, through a helper thread instead of
+    on the loop (as it would anywhere else outside a bridge).
+    """
+    views = app.view_functions
+    if (
+        type(views) is not ViewFunctions
+        or endpoint not in views.awaitable
+        or method == "OPTIONS"
+        or type(body) is _UnreadBody
+    ):
+        return False
+    plain = app._awaits_views
+    if plain is None:
+        plain = app._plain_pipeline and not _has_async_hook(app)
+        if app._got_first_request:
+            app._awaits_views = plain  # set up for good: hooks can no longer be added
+    own = app.__dict__
+    return (
+        plain
+        # An instance may have a pipeline method patched (Flask-DebugToolbar).
+        and "dispatch_request" not in own
+        and "full_dispatch_request" not in own
+        and "run_pipeline" not in own
+        and "ensure_sync" not in own
+        and "async_to_sync" not in own
+        # A receiver may be ``async def``: blinker runs it through ``ensure_sync``.
+        and not request_started.receivers
+        and not request_finished.receivers
+        and not got_request_exception.receivers
+        and not request_tearing_down.receivers
+        and not appcontext_pushed.receivers
+        and not appcontext_popped.receivers
+        and not appcontext_tearing_down.receivers
+    )
+
+
+def _has_async_hook(app: Flask) -> bool:
+    """Whether any hook, teardown function or error handler of ``app`` is ``async def``."""
+    for registry in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        if registry:
+            for funcs in registry.values():
+                for func in funcs:
+                    if _is_async(func):
+                        return True
+    for func in app.teardown_appcontext_funcs:
+        if _is_async(func):
+            return True
+    for by_code in app.error_handler_spec.values():
+        for by_class in by_code.values():
+            for func in by_class.values():
+                if _is_async(func):
+                    return True
+    return False
+
+
+def _is_async(func: t.Callable[..., t.Any]) -> bool:
+    if type(func) is FunctionType:
+        return bool(func.__code__.co_flags & CO_COROUTINE) or is_marked_coroutine_function(func)
+    return inspect.iscoroutinefunction(func)
 
 
 def _asgi_parts(environ: dict[str, t.Any], response: ResponseBase) -> _Parts:

@@ -20,6 +20,8 @@ import sys
 import typing as t
 from collections import defaultdict
 from functools import update_wrapper
+from inspect import CO_COROUTINE
+from types import FunctionType
 
 from jinja2 import BaseLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException, default_exceptions
@@ -108,6 +110,10 @@ class ViewFunctions(dict[str, t.Callable[..., t.Any]]):
         super().__init__()
         #: endpoint -> where it runs, for the views that are not synchronous.
         self.on_loop: dict[str, _OnLoop] = {}
+        #: The endpoints whose view is itself an ``async def`` function: calling
+        #: it makes a coroutine, with no synchronous wrapper in between, so
+        #: the ASGI door may await it directly.
+        self.awaitable: set[str] = set()
         self.update(*args, **kwargs)
 
     def __setitem__(self, endpoint: str, view: t.Callable[..., t.Any]) -> None:
@@ -117,10 +123,15 @@ class ViewFunctions(dict[str, t.Callable[..., t.Any]]):
             self.on_loop[endpoint] = on_loop
         else:
             self.on_loop.pop(endpoint, None)
+        if type(view) is FunctionType and view.__code__.co_flags & CO_COROUTINE:
+            self.awaitable.add(endpoint)
+        else:
+            self.awaitable.discard(endpoint)
 
     def __delitem__(self, endpoint: str) -> None:
         super().__delitem__(endpoint)
         self.on_loop.pop(endpoint, None)
+        self.awaitable.discard(endpoint)
 
     def update(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Store several views, each through :meth:`__setitem__`."""
@@ -136,18 +147,21 @@ class ViewFunctions(dict[str, t.Callable[..., t.Any]]):
     def pop(self, endpoint: str, *default: t.Any) -> t.Any:
         """Remove ``endpoint`` and return its view (or ``default``)."""
         self.on_loop.pop(endpoint, None)
+        self.awaitable.discard(endpoint)
         return super().pop(endpoint, *default)
 
     def popitem(self) -> tuple[str, t.Callable[..., t.Any]]:
         """Remove and return the last stored ``(endpoint, view)``."""
         endpoint, view = super().popitem()
         self.on_loop.pop(endpoint, None)
+        self.awaitable.discard(endpoint)
         return endpoint, view
 
     def clear(self) -> None:
         """Remove every view."""
         super().clear()
         self.on_loop.clear()
+        self.awaitable.clear()
 
     def runs_on_loop(self, endpoint: str, method: str) -> bool:
         """Whether a ``method`` request to ``endpoint`` runs on the event loop (ASGI)."""

@@ -254,6 +254,125 @@ def test_async_views_are_concurrent(app: demijohn.Flask) -> None:
     assert elapsed < 2.0  # 50 x 0.2 s sequentially would be 10 s
 
 
+#: Where an ``await`` may sit in the pipeline of an ``async def`` view.
+AWAIT_POINTS = [
+    "view",
+    "before_request",
+    "after_request",
+    "teardown_request",
+    "errorhandler",
+    "request_started",
+]
+
+
+@pytest.mark.parametrize("waits_in", AWAIT_POINTS)
+def test_an_await_anywhere_in_the_pipeline_lets_other_requests_run(
+    app: demijohn.Flask, waits_in: str
+) -> None:
+    # One request waits for an event only a second, concurrent request sets.
+    # Were the waiting code run off the loop (a helper thread blocking it),
+    # the second request could never run: the wait would time out instead.
+    gates: dict[str, asyncio.Event] = {}
+
+    async def wait_for_release() -> None:
+        if request.path == "/wait":
+            await asyncio.wait_for(gates.setdefault("gate", asyncio.Event()).wait(), 5)
+
+    @app.route("/wait")
+    async def wait() -> str:
+        if waits_in == "view":
+            await wait_for_release()
+        if waits_in == "errorhandler":
+            raise LookupError("handled below")
+        return "released"
+
+    @app.route("/release")
+    async def release() -> str:
+        gates.setdefault("gate", asyncio.Event()).set()
+        return "done"
+
+    if waits_in == "before_request":
+        app.before_request(wait_for_release)
+    elif waits_in == "after_request":
+
+        @app.after_request
+        async def after(response: demijohn.Response) -> demijohn.Response:
+            await wait_for_release()
+            return response
+
+    elif waits_in == "teardown_request":
+
+        @app.teardown_request
+        async def teardown(exc: BaseException | None) -> None:
+            await wait_for_release()
+
+    elif waits_in == "errorhandler":
+
+        @app.errorhandler(LookupError)
+        async def handle(error: LookupError) -> str:
+            await wait_for_release()
+            return "released"
+
+    async def receiver(sender: demijohn.Flask, **extra: t.Any) -> None:
+        await wait_for_release()
+
+    async def main() -> list[bytes]:
+        waiting = asyncio.ensure_future(call_asgi(app, _scope("/wait"), b""))
+        await asyncio.sleep(0.05)  # the first request is now waiting
+        releasing = call_asgi(app, _scope("/release"), b"")
+        results = await asyncio.wait_for(asyncio.gather(waiting, releasing), 10)
+        return [_body(result) for result in results]
+
+    if waits_in == "request_started":
+        with demijohn.request_started.connected_to(receiver, app):
+            bodies = asyncio.run(main())
+    else:
+        bodies = asyncio.run(main())
+    assert bodies == [b"released", b"done"]
+
+
+def test_an_async_view_sees_a_dispatch_request_patched_on_the_app(app: demijohn.Flask) -> None:
+    # As Flask-DebugToolbar does: the door must not call the view around it.
+    @app.route("/")
+    async def index() -> str:
+        return "view"
+
+    assert _body(_run(app, _scope())) == b"view"
+    dispatch = app.dispatch_request
+    app.dispatch_request = lambda: f"patched {dispatch()}"  # type: ignore[method-assign]
+    assert _body(_run(app, _scope())) == b"patched view"
+    del app.dispatch_request
+    assert _body(_run(app, _scope())) == b"view"
+
+
+def test_an_async_view_awaited_by_the_door_runs_in_the_request_task(
+    app: demijohn.Flask,
+) -> None:
+    tasks: list[asyncio.Task[t.Any] | None] = []
+    torn_down: list[BaseException | None] = []
+
+    @app.route("/")
+    async def index() -> str:
+        tasks.append(asyncio.current_task())
+        await asyncio.sleep(0)
+        tasks.append(asyncio.current_task())
+        return request.args.get("x", "none")
+
+    @app.teardown_request
+    def teardown(exc: BaseException | None) -> None:
+        torn_down.append(exc)
+
+    async def main() -> tuple[asyncio.Task[t.Any] | None, bytes]:
+        task = asyncio.ensure_future(call_asgi(app, _scope(query_string=b"x=1"), b""))
+        return task, _body(await task)
+
+    for _ in range(2):  # the first request and one after it
+        task, body = asyncio.run(main())
+        assert body == b"1"
+        assert tasks[-2:] == [task, task]
+    assert torn_down == [None, None]
+
+
 def test_sync_view_runs_in_a_worker_thread(app: demijohn.Flask) -> None:
     threads: list[int] = []
 

@@ -55,7 +55,14 @@ from .signals import (
     request_started,
     request_tearing_down,
 )
-from .wrappers import Response, _is_async_only, buffered_parts, needs_close, wsgi_parts
+from .wrappers import (
+    Response,
+    _is_async_only,
+    base_get_wsgi_response,
+    buffered_parts,
+    needs_close,
+    wsgi_parts,
+)
 
 if t.TYPE_CHECKING:
     from .app import Flask
@@ -66,7 +73,6 @@ Message = t.MutableMapping[str, t.Any]
 Receive = t.Callable[[], t.Awaitable[Message]]
 Send = t.Callable[[Message], t.Awaitable[None]]
 
-_base_get_wsgi_response = ResponseBase.get_wsgi_response
 
 #: Request bodies larger than this are spooled to a temporary file.
 SPOOL_MAX_SIZE = 1024 * 1024
@@ -329,7 +335,7 @@ def _asgi_parts(environ: dict[str, t.Any], response: ResponseBase) -> _Parts:
             body = b""
         headers = response.get_wsgi_headers(environ).to_wsgi_list()
         return code, _asgi_headers(headers), body, response.close
-    if response.is_sequence and type(response).get_wsgi_response is _base_get_wsgi_response:
+    if response.is_sequence and type(response).get_wsgi_response is base_get_wsgi_response:
         # A body in memory with headers Werkzeug must fix up first (a
         # redirect's ``Location``, HEAD, 304): still one message, no hops.
         headers = response.get_wsgi_headers(environ).to_wsgi_list()

@@ -365,6 +365,10 @@ def _is_async_only(body: object) -> bool:
     return hasattr(body_type, "__aiter__") and not hasattr(body_type, "__iter__")
 
 
+#: Werkzeug's own ``get_wsgi_response``, which :func:`buffered_parts` stands in for.
+base_get_wsgi_response = ResponseBase.get_wsgi_response
+
+
 def buffered_parts(
     response: ResponseBase, environ: WSGIEnvironment
 ) -> tuple[str, list[tuple[str, str]], bytes] | None:
@@ -391,7 +395,10 @@ def buffered_parts(
         or code == 304
         or response.direct_passthrough
         or environ.get("REQUEST_METHOD") == "HEAD"
-        or overrides(response, ResponseBase, "get_wsgi_response")
+        # ``overrides(response, ResponseBase, "get_wsgi_response")``, inlined:
+        # this runs for every response.
+        or type(response).get_wsgi_response is not base_get_wsgi_response
+        or "get_wsgi_response" in response.__dict__
     ):
         return None
     # One pass over the headers (``in`` on Headers raises and catches a

@@ -163,7 +163,7 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 else:
                     run = run_in_bridge
                     if _awaits_only_the_view(app, rule.endpoint, scope["method"], body):
-                        parts = await _pipeline_awaiting_view(app, ctx, context, respond)
+                        parts = await await_in(context, _pipeline_awaiting_view(app, ctx, respond))
                     else:
                         parts = await run(context, app.run_pipeline, ctx, respond)
         except BaseException:
@@ -187,7 +187,7 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
 
 
 async def _pipeline_awaiting_view(
-    app: Flask, ctx: RequestContext, context: contextvars.Context, respond: t.Callable[..., _Parts]
+    app: Flask, ctx: RequestContext, respond: t.Callable[..., _Parts]
 ) -> _Parts:
     """:meth:`Flask.run_pipeline`, with the ``async def`` view awaited right here.
 
@@ -196,51 +196,48 @@ async def _pipeline_awaiting_view(
     task instead of being run through ``ensure_sync`` in a bridge greenlet,
     which costs two greenlet switches per request. Taken only where nothing
     else in the pipeline may have to await (:func:`_awaits_only_the_view`):
-    every other step is plain synchronous code, run in ``context``.
+    every other step is plain synchronous code. The door awaits this whole
+    coroutine in the request's ``contextvars`` context (:func:`await_in`).
     """
     if not app._serving_started:
         from .serving import ensure_started
 
         # ``before_serving`` hooks may be ``async def``: run where they can await.
-        await run_in_bridge(context, ensure_started, app)
-    run = context.run
+        await run_in_bridge(contextvars.copy_context(), ensure_started, app)
     error: BaseException | None = None
     try:
         try:
-            run(ctx.push)
-            response = await _dispatch_awaiting_view(app, ctx, context)
+            ctx.push()
+            response = await _dispatch_awaiting_view(app, ctx)
         except Exception as e:
             error = e
-            response = run(app.handle_exception, e)
+            response = app.handle_exception(e)
         except BaseException as e:
             error = e
             raise
-        return run(app._hand_over, ctx, response, respond)
+        return app._hand_over(ctx, response, respond)
     finally:
-        run(app._end_request, ctx, error)
+        app._end_request(ctx, error)
         error = None  # this frame is in its traceback: holding it would be a cycle
 
 
-async def _dispatch_awaiting_view(
-    app: Flask, ctx: RequestContext, context: contextvars.Context
-) -> Response:
+async def _dispatch_awaiting_view(app: Flask, ctx: RequestContext) -> Response:
     """:meth:`Flask.full_dispatch_request`, awaiting the view.
 
     (``request_started`` is not sent: it has no receivers on this path.)
     """
-    run = context.run
     app._got_first_request = True
     rv: t.Any
     try:
-        rv = run(app.preprocess_request)
+        rv = app.preprocess_request()
         if rv is None:
             request = ctx.request
             view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]
-            rv = await await_in(context, view(**request.view_args))  # type: ignore[arg-type]
+            rv = await view(**request.view_args)  # type: ignore[arg-type,misc]
     except Exception as e:
         # In the ``except`` block: an unhandled error is re-raised from here.
-        return run(_finalize_error, app, e)
-    return run(app.finalize_request, rv)
+        return _finalize_error(app, e)
+    return app.finalize_request(rv)
 
 
 def _finalize_error(app: Flask, e: Exception) -> Response:

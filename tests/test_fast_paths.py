@@ -666,3 +666,70 @@ def test_private_internals_are_reached_only_from_the_shortcuts_package() -> None
         if _PRIVATE_NAMES.search(line)
     ]
     assert offenders == []
+
+
+# -- the request constructor ----------------------------------------------------
+
+#: WSGI strings: text as latin-1-decoded bytes, so non-ASCII and invalid UTF-8 too.
+_WSGI_TEXT = st.one_of(
+    st.sampled_from(["", "/", "/a/b", "//x/", "/app/", "/caf\xc3\xa9", "/\xff\xfe", "/a%20b"]),
+    st.text(max_size=20).map(lambda s: s.encode("utf-8", "surrogatepass").decode("latin-1")),
+    st.binary(max_size=20).map(lambda b: b.decode("latin-1")),
+)
+_MISSING = object()
+
+
+def _maybe(values: st.SearchStrategy[t.Any]) -> st.SearchStrategy[t.Any]:
+    return st.just(_MISSING) | values
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    method=_maybe(st.sampled_from(["GET", "post", "PATCH"])),
+    scheme=_maybe(st.sampled_from(["http", "https"])),
+    server_name=_maybe(st.sampled_from(["localhost", "127.0.0.1", "/run/app.sock"])),
+    server_port=_maybe(st.sampled_from(["80", "8000", "", "x", None, 8080])),
+    script_name=_maybe(_WSGI_TEXT),
+    path_info=_maybe(_WSGI_TEXT),
+    query_string=_maybe(st.sampled_from(["", "a=1&b=2", "q=caf\xc3\xa9"])),
+    remote_addr=_maybe(st.sampled_from(["127.0.0.1", "::1"])),
+    populate_request=st.booleans(),
+    shallow=st.booleans(),
+)
+def test_request_init_equals_werkzeugs(
+    method: t.Any,
+    scheme: t.Any,
+    server_name: t.Any,
+    server_port: t.Any,
+    script_name: t.Any,
+    path_info: t.Any,
+    query_string: t.Any,
+    remote_addr: t.Any,
+    populate_request: bool,
+    shallow: bool,
+) -> None:
+    given_keys = {
+        "REQUEST_METHOD": method,
+        "wsgi.url_scheme": scheme,
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": server_port,
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query_string,
+        "REMOTE_ADDR": remote_addr,
+    }
+    environ = {key: value for key, value in given_keys.items() if value is not _MISSING}
+    ours = demijohn.Request(dict(environ), populate_request=populate_request, shallow=shallow)
+    theirs = WerkzeugRequest(dict(environ), populate_request=populate_request, shallow=shallow)
+
+    def state(request: WerkzeugRequest) -> dict[str, t.Any]:
+        attributes = {k: v for k, v in vars(request).items() if k not in ("environ", "headers")}
+        environ = dict(request.environ)
+        # Each environ points back at its own request object, if at all.
+        back = environ.pop("werkzeug.request", None)
+        attributes["points back"] = back is request
+        attributes["environ"] = environ
+        attributes["headers"] = (type(request.headers), list(request.headers.items()))
+        return attributes
+
+    assert state(ours) == state(theirs)

@@ -22,7 +22,7 @@ from werkzeug.wsgi import ClosingIterator, LimitedStream
 
 from . import json
 from ._overrides import overrides
-from ._shortcuts.werkzeug import ParsedForm, assemble_response, has_close_callbacks
+from ._shortcuts.werkzeug import ParsedForm, assemble_response, has_close_callbacks, init_request
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
 
@@ -81,6 +81,12 @@ class Request(RequestBase):
 
     #: The module used to parse JSON bodies; it defers to ``app.json``.
     json_module: t.Any = json
+
+    def __init__(
+        self, environ: WSGIEnvironment, populate_request: bool = True, shallow: bool = False
+    ) -> None:
+        """A request for ``environ``, as Werkzeug's; built for less (``init_request``)."""
+        init_request(self, environ, populate_request, shallow)
 
     #: The :class:`~werkzeug.routing.Rule` that matched, if any.
     url_rule: Rule | None = None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import typing as t
 
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import EnvironHeaders, Headers
 from werkzeug.routing import MapAdapter
+from werkzeug.sansio.request import Request as SansIORequest
 from werkzeug.wrappers import Response as ResponseBase
 
 if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
     from werkzeug.wrappers import Request as RequestBase
 
 _R = t.TypeVar("_R", bound=ResponseBase)
@@ -56,6 +58,57 @@ def assemble_response(
     response._on_close = []
     response.response = [data]
     return response
+
+
+_init_sansio_request = SansIORequest.__init__
+
+
+def _wsgi_text(value: str) -> str:
+    # A WSGI string is bytes decoded as latin-1; an ASCII one is its own text.
+    return value if value.isascii() else value.encode("latin-1").decode(errors="replace")
+
+
+def init_request(
+    request: RequestBase,
+    environ: WSGIEnvironment,
+    populate_request: bool = True,
+    shallow: bool = False,
+) -> None:
+    """Set up ``request`` for ``environ``, as Werkzeug's ``Request.__init__`` does.
+
+    **Reproduces** ``werkzeug.wrappers.Request.__init__``: the sans-IO
+    request's attributes read from the environ (the server address with its
+    port as an ``int``, the script name and path decoded from WSGI's
+    latin-1 strings as UTF-8), then ``environ``, ``shallow`` and the
+    environ's back reference. For less: an ASCII path needs no decoding (it
+    is most of them), and the arguments are passed by position.
+
+    **Proof**: ``tests/test_fast_paths.py::test_request_init_equals_werkzeugs``.
+    **Checked**: Werkzeug 3.1.8 to 3.1.9.
+    """
+    get = environ.get
+    name = get("SERVER_NAME")
+    server: tuple[str, int | None] | None = None
+    if name is not None:
+        try:
+            server = (name, int(get("SERVER_PORT")))  # type: ignore[arg-type]
+        except (TypeError, ValueError):  # a Unix socket
+            server = (name, None)
+    _init_sansio_request(
+        request,
+        get("REQUEST_METHOD", "GET"),
+        get("wsgi.url_scheme", "http"),
+        server,
+        _wsgi_text(get("SCRIPT_NAME") or ""),
+        _wsgi_text(get("PATH_INFO") or ""),
+        get("QUERY_STRING", "").encode("latin-1"),
+        EnvironHeaders(environ),
+        get("REMOTE_ADDR"),
+    )
+    request.environ = environ
+    request.shallow = shallow
+    if populate_request and not shallow:
+        environ["werkzeug.request"] = request
 
 
 def has_close_callbacks(response: ResponseBase) -> bool:

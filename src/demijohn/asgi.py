@@ -155,17 +155,17 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 ctx = app.request_context(environ)
                 ctx.match_request()
                 rule = ctx.request.url_rule
+                method = scope["method"]
                 respond = partial(_asgi_parts, environ)
-                if rule is None or not runs_on_loop(
-                    app.view_functions, rule.endpoint, scope["method"]
-                ):
-                    parts = await run(context, app.run_pipeline, ctx, respond)
+                pipeline: t.Awaitable[_Parts]
+                if rule is not None and _awaits_only_the_view(app, rule.endpoint, method, body):
+                    run = run_in_bridge  # for a streamed body's steps and the close
+                    pipeline = await_in(context, _pipeline_awaiting_view(app, ctx, respond))
                 else:
-                    run = run_in_bridge
-                    if _awaits_only_the_view(app, rule.endpoint, scope["method"], body):
-                        parts = await await_in(context, _pipeline_awaiting_view(app, ctx, respond))
-                    else:
-                        parts = await run(context, app.run_pipeline, ctx, respond)
+                    if rule is not None and runs_on_loop(app.view_functions, rule.endpoint, method):
+                        run = run_in_bridge
+                    pipeline = run(context, app.run_pipeline, ctx, respond)
+                parts = await pipeline
         except BaseException:
             # Propagated (testing, PROPAGATE_EXCEPTIONS): still answer.
             await send(_plain_500_start)
@@ -247,11 +247,12 @@ def _finalize_error(app: Flask, e: Exception) -> Response:
 def _awaits_only_the_view(app: Flask, endpoint: str, method: str, body: object) -> bool:
     """Whether the view of a request to ``endpoint`` may be awaited by the door itself.
 
-    That is when the view is an ``async def`` function and nothing else the
-    pipeline runs needs to await (which only a bridge greenlet allows): no
-    ``async def`` hook, teardown function, error handler or signal receiver,
-    no replaced pipeline method, no automatic ``OPTIONS`` answer and no body
-    left to receive past ``MAX_CONTENT_LENGTH``.
+    That is when the view is an ``async def`` function (so the request runs
+    on the loop, whatever its method) and nothing else the pipeline runs
+    needs to await (which only a bridge greenlet allows): no ``async def``
+    hook, teardown function, error handler or signal receiver, no replaced
+    pipeline method, no automatic ``OPTIONS`` answer and no body left to
+    receive past ``MAX_CONTENT_LENGTH``.
 
     Once the app has handled a request, the answer about its hooks and
     handlers is kept: the setup methods refuse new ones from then on. One

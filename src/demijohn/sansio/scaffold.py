@@ -112,7 +112,8 @@ class ViewFunctions(dict[str, t.Callable[..., t.Any]]):
         self.on_loop: dict[str, _OnLoop] = {}
         #: The endpoints whose view is itself an ``async def`` function: calling
         #: it makes a coroutine, with no synchronous wrapper in between, so
-        #: the ASGI door may await it directly.
+        #: the ASGI door may await it directly. Each runs on the loop for
+        #: every method (``on_loop`` is ``True`` for it).
         self.awaitable: set[str] = set()
         self.update(*args, **kwargs)
 
@@ -123,7 +124,7 @@ class ViewFunctions(dict[str, t.Callable[..., t.Any]]):
             self.on_loop[endpoint] = on_loop
         else:
             self.on_loop.pop(endpoint, None)
-        if type(view) is FunctionType and view.__code__.co_flags & CO_COROUTINE:
+        if on_loop is True and type(view) is FunctionType and view.__code__.co_flags & CO_COROUTINE:
             self.awaitable.add(endpoint)
         else:
             self.awaitable.discard(endpoint)

@@ -236,12 +236,8 @@ async def _dispatch_awaiting_view(app: Flask, ctx: RequestContext) -> Response:
             rv = await view(**request.view_args)  # type: ignore[arg-type,misc]
     except Exception as e:
         # In the ``except`` block: an unhandled error is re-raised from here.
-        return _finalize_error(app, e)
+        return app.finalize_request(app.handle_user_exception(e))
     return app.finalize_request(rv)
-
-
-def _finalize_error(app: Flask, e: Exception) -> Response:
-    return app.finalize_request(app.handle_user_exception(e))
 
 
 def _awaits_only_the_view(app: Flask, endpoint: str, method: str, body: object) -> bool:

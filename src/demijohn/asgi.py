@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import inspect
 import io
 import os
 import sys
@@ -35,8 +34,6 @@ import tempfile
 import threading
 import typing as t
 from functools import partial
-from inspect import CO_COROUTINE
-from types import FunctionType
 
 import greenlet
 from werkzeug.exceptions import ClientDisconnected
@@ -44,7 +41,7 @@ from werkzeug.wrappers import Response as ResponseBase
 
 from ._async import WorkerPool, _Bridge, await_in, run_in_bridge, run_sync
 from ._shortcuts.asyncio import running_loop
-from ._shortcuts.cpython import is_marked_coroutine_function
+from .app import VIEW_CALLERS
 from .sansio.scaffold import ViewFunctions, runs_on_loop
 from .signals import (
     appcontext_popped,
@@ -269,15 +266,10 @@ def _awaits_only_the_view(app: Flask, endpoint: str, method: str, body: object) 
         plain = app._plain_pipeline and not _has_async_hook(app)
         if app._got_first_request:
             app._awaits_views = plain  # set up for good: hooks can no longer be added
-    own = app.__dict__
     return (
         plain
         # An instance may have a pipeline method patched (Flask-DebugToolbar).
-        and "dispatch_request" not in own
-        and "full_dispatch_request" not in own
-        and "run_pipeline" not in own
-        and "ensure_sync" not in own
-        and "async_to_sync" not in own
+        and app.__dict__.keys().isdisjoint(VIEW_CALLERS)
         # A receiver may be ``async def``: blinker runs it through ``ensure_sync``.
         and not request_started.receivers
         and not request_finished.receivers
@@ -290,28 +282,18 @@ def _awaits_only_the_view(app: Flask, endpoint: str, method: str, body: object) 
 
 
 def _has_async_hook(app: Flask) -> bool:
-    """Whether any hook, teardown function or error handler of ``app`` is ``async def``."""
+    """Whether any hook, teardown function or error handler of ``app`` is ``async def``.
+
+    As the pipeline decides it: ``ensure_sync`` wraps exactly those.
+    """
+    funcs: list[t.Callable[..., t.Any]] = [*app.teardown_appcontext_funcs]
     for registry in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
-        if registry:
-            for funcs in registry.values():
-                for func in funcs:
-                    if _is_async(func):
-                        return True
-    for func in app.teardown_appcontext_funcs:
-        if _is_async(func):
-            return True
+        for registered in registry.values():
+            funcs.extend(registered)
     for by_code in app.error_handler_spec.values():
         for by_class in by_code.values():
-            for func in by_class.values():
-                if _is_async(func):
-                    return True
-    return False
-
-
-def _is_async(func: t.Callable[..., t.Any]) -> bool:
-    if type(func) is FunctionType:
-        return bool(func.__code__.co_flags & CO_COROUTINE) or is_marked_coroutine_function(func)
-    return inspect.iscoroutinefunction(func)
+            funcs.extend(by_class.values())
+    return any(app.ensure_sync(func) is not func for func in funcs)
 
 
 def _asgi_parts(environ: dict[str, t.Any], response: ResponseBase) -> _Parts:

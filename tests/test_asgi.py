@@ -171,6 +171,69 @@ def test_root_path_becomes_script_name(app: demijohn.Flask) -> None:
     assert _body(messages) == b"/mount /page /mount/page"
 
 
+def test_a_get_reads_its_environ_and_headers_only_when_asked(app: demijohn.Flask) -> None:
+    """A bodiless request is built from the scope; what it shows is the environ's all the same."""
+    seen: dict[str, t.Any] = {}
+
+    @app.get("/plain")
+    async def plain() -> str:
+        seen["before"] = sorted({"environ", "headers"} & request.__dict__.keys())
+        url = demijohn.url_for("plain", _external=True)
+        seen["after"] = sorted({"environ", "headers"} & request.__dict__.keys())
+        return url
+
+    @app.get("/reads")
+    def reads() -> dict[str, t.Any]:
+        environ = request.environ
+        return {
+            "back": environ["werkzeug.request"] is request._get_current_object(),  # type: ignore[attr-defined]
+            "input": environ["wsgi.input"].read().decode(),
+            "headers": list(request.headers.items()),
+            "host": request.host,
+            "cookie": request.cookies.get("a"),
+            "scope": environ["asgi.scope"]["path"],
+        }
+
+    headers = [(b"host", b"example.test"), (b"cookie", b"a=1"), (b"x-trace", b"t")]
+    assert _body(_run(app, _scope("/plain", headers=headers))) == b"http://example.test/plain"
+    # Only url_for needs the environ: it binds the URL map to it.
+    assert seen == {"before": [], "after": ["environ"]}
+    assert json.loads(_body(_run(app, _scope("/reads", headers=headers)))) == {
+        "back": True,
+        "input": "",
+        "headers": [["Host", "example.test"], ["Cookie", "a=1"], ["X-Trace", "t"]],
+        "host": "example.test",
+        "cookie": "1",
+        "scope": "/reads",
+    }
+
+
+def test_a_get_without_host_or_with_a_bad_one(app: demijohn.Flask) -> None:
+    app.add_url_rule("/", "index", lambda: "index")
+    assert _body(_run(app, _scope(headers=[]))) == b"index"
+    bad = _run(app, _scope(headers=[(b"host", b"a\x01b")]))
+    assert bad[0]["status"] == 400
+
+
+def test_a_session_cookie_on_a_get_is_refreshed(app: demijohn.Flask) -> None:
+    app.secret_key = "test"
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
+
+    @app.get("/set")
+    def set_session() -> str:
+        demijohn.session.permanent = True
+        demijohn.session["n"] = 1
+        return "set"
+
+    app.add_url_rule("/other", "other", lambda: "other")
+    start = _run(app, _scope("/set"))[0]
+    cookie = dict(start["headers"])[b"set-cookie"].split(b";")[0]
+    refreshed = _run(app, _scope("/other", headers=[(b"host", b"x"), (b"cookie", cookie)]))[0]
+    assert b"set-cookie" in dict(refreshed["headers"])
+    untouched = _run(app, _scope("/other"))[0]
+    assert b"set-cookie" not in dict(untouched["headers"])
+
+
 def test_body_over_limit_is_413_without_reading(app: demijohn.Flask) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 10
     app.add_url_rule("/", "index", lambda: str(len(request.get_data())), methods=["POST"])

@@ -222,6 +222,9 @@ class Flask(ServesFiles, App):
         # handler is ``async def`` (decided after the first request).
         self._plain_pipeline = not overrides(self, Flask, *VIEW_CALLERS)
         self._awaits_views: bool | None = None
+        # The ASGI door builds its own request context (for a request built
+        # from the scope) only while this method is ours.
+        self._request_context_replaced = overrides(self, Flask, "request_context")
         # Coroutine function -> its sync wrapper; see ``async_to_sync``.
         self._sync_wrappers: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
 
@@ -915,7 +918,9 @@ class Flask(ServesFiles, App):
 
     def _end_request(self, ctx: RequestContext, error: BaseException | None) -> None:
         """Pop ``ctx`` (running teardown) after the pipeline, however it ended."""
-        preserve = ctx.request.environ.get("werkzeug.debug.preserve_context")
+        # (Only the WSGI test client sets it, in an environ it made.)
+        environ = ctx.request.__dict__.get("environ")
+        preserve = None if environ is None else environ.get("werkzeug.debug.preserve_context")
         if preserve is not None:
             preserve(_cv_app.get())
             preserve(_cv_request.get())

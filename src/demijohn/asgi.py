@@ -41,7 +41,9 @@ from werkzeug.wrappers import Response as ResponseBase
 
 from ._async import WorkerPool, _Bridge, await_in, run_in_bridge, run_sync
 from ._shortcuts.asyncio import running_loop
+from ._shortcuts.werkzeug import init_request_from_scope
 from .app import VIEW_CALLERS
+from .ctx import RequestContext
 from .sansio.scaffold import ViewFunctions, runs_on_loop
 from .signals import (
     appcontext_popped,
@@ -53,17 +55,20 @@ from .signals import (
     request_tearing_down,
 )
 from .wrappers import (
+    Request,
     Response,
     _is_async_only,
     base_get_wsgi_response,
     buffered_parts,
     needs_close,
+    scope_environ_value,
     wsgi_parts,
 )
 
+_request_init = Request.__init__
+
 if t.TYPE_CHECKING:
     from .app import Flask
-    from .ctx import RequestContext
 
 Scope = t.MutableMapping[str, t.Any]
 Message = t.MutableMapping[str, t.Any]
@@ -75,6 +80,7 @@ Send = t.Callable[[Message], t.Awaitable[None]]
 SPOOL_MAX_SIZE = 1024 * 1024
 #: The protocols where a request without Content-Length or Transfer-Encoding has no body.
 _HTTP1 = frozenset(("HTTP/1.1", "HTTP/1.0"))
+_HTTP1_VERSIONS = frozenset(("1.1", "1.0"))
 _BODILESS = frozenset(("GET", "HEAD"))
 
 #: How a pipeline step is run: ``run(context, func, *args)`` awaits
@@ -131,29 +137,34 @@ async def _unsupported(kind: str) -> None:
 
 async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve one HTTP request: match, run the pipeline where the endpoint says, send."""
-    environ = make_environ(scope)
-    body: t.IO[bytes] | None
-    if _has_no_body(environ):
-        body = io.BytesIO()  # nothing to wait for: no await, no coroutine
-    else:
-        body = await _read_body(receive, environ, app.config["MAX_CONTENT_LENGTH"])
-        if body is None:
-            return  # the client went away before the request was complete
-    environ["wsgi.input"] = body
+    request = _request_without_body(app, scope)
+    body: t.IO[bytes] | None = None
+    if request is None:
+        environ = make_environ(scope)
+        if _has_no_body(environ):
+            body = io.BytesIO()  # nothing to wait for: no await, no coroutine
+        else:
+            body = await _read_body(receive, environ, app.config["MAX_CONTENT_LENGTH"])
+            if body is None:
+                return  # the client went away before the request was complete
+        environ["wsgi.input"] = body
     # One context for the whole request: the pipeline, then each streamed
     # chunk (a ``stream_with_context`` generator pops what the view pushed).
     context = contextvars.copy_context()
     run: _Runner = _in_thread
     try:
         try:
-            if "wsgi_app" in app.__dict__:
+            if request is None and "wsgi_app" in app.__dict__:
                 parts = await run(context, _call_wsgi, app.wsgi_app, environ)
             else:
-                ctx = app.request_context(environ)
+                if request is None:
+                    ctx = app.request_context(environ)
+                else:
+                    ctx = RequestContext(app, None, request)
                 ctx.match_request()
                 rule = ctx.request.url_rule
                 method = scope["method"]
-                respond = partial(_asgi_parts, environ)
+                respond = partial(_asgi_parts, ctx.request)
                 pipeline: t.Awaitable[_Parts]
                 if rule is not None and _awaits_only_the_view(app, rule.endpoint, method, body):
                     run = run_in_bridge  # for a streamed body's steps and the close
@@ -180,7 +191,49 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 # Where the body was made: ``call_on_close`` functions may block.
                 await run(context, close)
     finally:
-        body.close()
+        if body is not None:
+            body.close()
+
+
+def _request_without_body(app: Flask, scope: Scope) -> Request | None:
+    """The request of a scope that certainly has no body, built from the scope, or ``None``.
+
+    Most requests are such (a ``GET`` without ``Content-Length`` or
+    ``Transfer-Encoding`` over HTTP/1), and most never read their WSGI
+    environ or headers: the request makes those when first read (see
+    :class:`~demijohn.wrappers.Request`). Built so only where the result is
+    the same as building it from the environ: the app's own request class
+    and request context, no WSGI middleware, an ASCII path without a root
+    path, no header name sent twice (the environ joins those).
+    """
+    cls = app.request_class
+    headers_list = scope["headers"]
+    headers = dict(headers_list)
+    if (
+        scope["method"] not in _BODILESS
+        or len(headers) != len(headers_list)
+        or b"content-length" in headers
+        or b"transfer-encoding" in headers
+        or scope.get("http_version", "1.1") not in _HTTP1_VERSIONS
+        or scope.get("root_path")
+        or not scope["path"].isascii()
+        or cls.__init__ is not _request_init
+        or app._request_context_replaced
+        or "request_context" in app.__dict__
+        or "wsgi_app" in app.__dict__
+    ):
+        return None
+    server = scope.get("server")
+    if server:
+        names = _server_names.get(server)
+        if names is None:
+            names = _server_environ(server)
+        request_server = names[2]
+    else:
+        request_server = _NO_SERVER
+    request = cls.__new__(cls)
+    init_request_from_scope(request, scope, headers, request_server)
+    return request
 
 
 async def _pipeline_awaiting_view(
@@ -296,13 +349,19 @@ def _has_async_hook(app: Flask) -> bool:
     return any(app.ensure_sync(func) is not func for func in funcs)
 
 
-def _asgi_parts(environ: dict[str, t.Any], response: ResponseBase) -> _Parts:
+def _asgi_parts(request: Request, response: ResponseBase) -> _Parts:
     """The response as the door sends it (run by the pipeline, contexts still pushed)."""
-    buffered = buffered_parts(response, environ)
+    environ = request.__dict__.get("environ")
+    if environ is not None:
+        method = environ.get("REQUEST_METHOD")
+    else:  # built from the scope, the environ unmade: a buffered body needs none
+        method = scope_environ_value(request, "REQUEST_METHOD")
+    buffered = buffered_parts(response, method)
     if buffered is not None:
         status, headers, data = buffered
         close = response.close if needs_close(response) else None
         return int(status[:3]), _asgi_headers(headers), data, close
+    environ = request.environ
     if _is_async_only(response.response):
         # Iterated on the loop, natively, instead of through a sync adapter.
         body: t.Any = response.response
@@ -512,7 +571,7 @@ def make_environ(scope: Scope) -> dict[str, t.Any]:
         names = _server_names.get(server)
         if names is None:
             names = _server_environ(server)
-        environ["SERVER_NAME"], environ["SERVER_PORT"] = names
+        environ["SERVER_NAME"], environ["SERVER_PORT"] = names[0], names[1]
     client = scope.get("client")
     if client:
         environ["REMOTE_ADDR"] = client[0]
@@ -528,12 +587,18 @@ def make_environ(scope: Scope) -> dict[str, t.Any]:
     return environ
 
 
-#: ``scope["server"]`` -> ``(SERVER_NAME, SERVER_PORT)``: a server listens on a few addresses.
-_server_names: dict[tuple[str, int | None], tuple[str, str]] = {}
+#: ``scope["server"]`` -> ``(SERVER_NAME, SERVER_PORT, request.server)``: a
+#: server listens on a few addresses.
+_server_names: dict[tuple[str, int | None], tuple[str, str, tuple[str, int]]] = {}
+#: ``request.server`` for a scope without a server: the environ's defaults.
+_NO_SERVER = ("localhost", 80)
 
 
-def _server_environ(server: t.Sequence[t.Any]) -> tuple[str, str]:
-    names = (str(server[0]), "80" if server[1] is None else str(server[1]))
+def _server_environ(server: t.Sequence[t.Any]) -> tuple[str, str, tuple[str, int]]:
+    name = str(server[0])
+    port = "80" if server[1] is None else str(server[1])
+    # As Werkzeug reads the environ's two keys back.
+    names = (name, port, (name, int(port)))
     if len(_server_names) < _MAX_CACHED_NAMES:
         _server_names[tuple(server)] = names
     return names

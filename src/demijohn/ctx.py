@@ -18,6 +18,7 @@ from werkzeug.routing import RequestRedirect
 from .globals import _cv_app, _cv_request
 from .sessions import opens_on_first_use
 from .signals import appcontext_popped, appcontext_pushed
+from .wrappers import scope_environ_value
 
 if t.TYPE_CHECKING:
     from contextvars import Token
@@ -182,13 +183,13 @@ class RequestContext:
     def __init__(
         self,
         app: Flask,
-        environ: WSGIEnvironment,
+        environ: WSGIEnvironment | None,
         request: Request | None = None,
         session: SessionMixin | None = None,
     ) -> None:
         self.app = app
         if request is None:
-            request = app.request_class(environ)
+            request = app.request_class(environ)  # type: ignore[arg-type]
         self.request: Request = request
         self._url_adapter: MapAdapter | object | None = _UNBOUND
         if not app._binds_url_adapter_lazily():
@@ -257,7 +258,12 @@ class RequestContext:
         """
         if self._session_pending:
             request = self.request
-            if "HTTP_COOKIE" not in request.environ:
+            environ = request.__dict__.get("environ")
+            if environ is not None:
+                has_cookie = "HTTP_COOKIE" in environ
+            else:  # a request built from an ASGI scope: it is not made yet
+                has_cookie = scope_environ_value(request, "HTTP_COOKIE") is not None
+            if not has_cookie:
                 return None
             app = self.app
             if app.session_interface.get_cookie_name(app) not in request.cookies:
@@ -277,7 +283,14 @@ class RequestContext:
         """Match the URL, storing the rule and arguments or the routing exception."""
         self._matched = True
         request = self.request
-        host: str | None = request.environ.get("HTTP_HOST")
+        # A request built from an ASGI scope has no environ until read: the
+        # scope answers instead (``Request``).
+        environ = request.__dict__.get("environ")
+        host: str | None
+        if environ is not None:
+            host = environ.get("HTTP_HOST")
+        else:
+            host = scope_environ_value(request, "HTTP_HOST")
         if request.routing_exception is None and _host_is_malformed(host):
             # Checked before either routing path, so that neither answers
             # (a 404, a match) for a request no host could have been sent.
@@ -286,8 +299,17 @@ class RequestContext:
         if self._url_adapter is _UNBOUND and _host_binds(host):
             # The map's indexes answer where Werkzeug's answer is certain
             # (routing.py), without binding the map to the request.
+            url_map = self.app.url_map
             try:
-                found = self.app.url_map.match_environ(request.environ)  # type: ignore[attr-defined]
+                if environ is not None:
+                    found = url_map.match_environ(environ)  # type: ignore[attr-defined]
+                elif scope_environ_value(request, "HTTP_UPGRADE") is None:
+                    found = url_map.match_path(  # type: ignore[attr-defined]
+                        scope_environ_value(request, "PATH_INFO"),
+                        scope_environ_value(request, "REQUEST_METHOD"),
+                    )
+                else:
+                    found = None
             except HTTPException as e:
                 request.routing_exception = e
                 return
@@ -354,8 +376,11 @@ class RequestContext:
             token, app_ctx = self._cv_tokens.pop()
             _cv_request.reset(token)
             if clear_request:
-                # Break the environ -> request reference cycle Werkzeug keeps.
-                ctx.request.environ["werkzeug.request"] = None
+                # Break the environ -> request reference cycle Werkzeug keeps
+                # (an environ not made yet holds nothing).
+                environ = ctx.request.__dict__.get("environ")
+                if environ is not None:
+                    environ["werkzeug.request"] = None
                 if ctx.request.routing_exception is not None:
                     _drop_tracebacks(ctx.request.routing_exception)
             if app_ctx is not None:

@@ -266,14 +266,18 @@ class IndexedMap(Map):
 
         :raises NotFound: as Werkzeug would, when certainly no rule matches.
         """
-        path: str = environ.get("PATH_INFO", "")
-        if self.host_matching or "HTTP_UPGRADE" in environ or not path.isascii():
+        if "HTTP_UPGRADE" in environ:
+            return None
+        return self.match_path(environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"])
+
+    def match_path(self, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
+        """:meth:`match_environ` for a request that is no upgrade, by its WSGI path and method."""
+        if self.host_matching or not path.isascii():
             return None
         index = self._index
         if index is None:
             rules = list(self.iter_rules())
             index = self._index = _RuleIndex(_static_index(rules), _DynamicIndex.build(self, rules))
-        method = environ["REQUEST_METHOD"]
         for rule in index.static.get(path, ()):
             if rule.methods is None or method in rule.methods:
                 return rule, {}

@@ -6,11 +6,18 @@ active application's config here, so one ``Request`` class serves every app.
 
 from __future__ import annotations
 
+import io
 import typing as t
 from http import HTTPStatus
 from urllib.parse import parse_qsl
 
-from werkzeug.datastructures import FileStorage, Headers, ImmutableMultiDict, MultiDict
+from werkzeug.datastructures import (
+    EnvironHeaders,
+    FileStorage,
+    Headers,
+    ImmutableMultiDict,
+    MultiDict,
+)
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.urls import iri_to_uri
@@ -72,11 +79,95 @@ class _BoundedInput(LimitedStream):
         return size
 
 
+class _MadeOnFirstRead(t.Generic[_V]):
+    """An attribute of a request built from an ASGI scope, made when first read.
+
+    A non-data descriptor: once made, the value is a plain instance
+    attribute, and a request built from a WSGI environ has it from the
+    start, so this is never reached for those.
+    """
+
+    def __init__(self, make: t.Callable[[Request], _V]) -> None:
+        self._make = make
+        self.__doc__ = make.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @t.overload
+    def __get__(self, request: None, owner: type | None = None) -> _MadeOnFirstRead[_V]: ...
+    @t.overload
+    def __get__(self, request: Request, owner: type | None = None) -> _V: ...
+    def __get__(self, request: Request | None, owner: type | None = None) -> t.Any:
+        if request is None:
+            return self
+        if request._asgi_scope is None:
+            raise AttributeError(
+                f"{type(request).__name__!r} object has no attribute {self._name!r}"
+            )
+        value = request.__dict__[self._name] = self._make(request)
+        return value
+
+
+def _environ_of_scope(request: Request) -> WSGIEnvironment:
+    """The WSGI environ equivalent of the request's ASGI scope (PEP 3333)."""
+    from .asgi import make_environ
+
+    environ = make_environ(request._asgi_scope)  # type: ignore[arg-type]
+    # Only a request without a body is built from its scope (see the ASGI door).
+    environ["wsgi.input"] = io.BytesIO()
+    if not request.shallow:
+        environ["werkzeug.request"] = request
+    return environ
+
+
+def _headers_of_scope(request: Request) -> Headers:
+    """The request headers, read from the WSGI environ as Werkzeug reads them."""
+    return EnvironHeaders(request.environ)
+
+
+#: The environ keys of header values :func:`scope_environ_value` reads off the scope.
+_SCOPE_HEADER_KEYS = {
+    "HTTP_HOST": b"host",
+    "HTTP_COOKIE": b"cookie",
+    "HTTP_UPGRADE": b"upgrade",
+}
+
+
+def scope_environ_value(request: Request, key: str) -> t.Any:
+    """``request.environ.get(key)`` for a request built from an ASGI scope, its environ unmade.
+
+    The pipeline reads a few environ keys on every request (the ``Host``,
+    ``Cookie`` and ``Upgrade`` headers, the path and method, the test
+    client's hooks); those are answered from the scope, as its environ
+    would answer. Any other key makes the environ.
+    """
+    raw_name = _SCOPE_HEADER_KEYS.get(key)
+    if raw_name is not None:
+        value = request._asgi_headers.get(raw_name)
+        return None if value is None else value.decode("latin-1")
+    scope = request._asgi_scope
+    if key == "PATH_INFO" and scope is not None:
+        return scope["path"]  # built from the scope only when ASCII, with no root path
+    if key == "REQUEST_METHOD" and scope is not None:
+        return scope["method"]
+    if key == "werkzeug.debug.preserve_context":
+        return None  # set only by the WSGI test client, in an environ it made
+    return request.environ.get(key)
+
+
 class Request(RequestBase):
     """The request object: :class:`werkzeug.wrappers.Request` plus routing data.
 
     ``url_rule``, ``view_args`` and ``routing_exception`` are filled in when the
     request context matches the URL.
+
+    The ASGI door builds a request without a body straight from the ASGI
+    scope (:func:`~demijohn._shortcuts.werkzeug.init_request_from_scope`):
+    ``environ`` and ``headers`` are then made on first read, equal to what
+    building it from the scope's environ would have given. Most requests
+    never read them. The pipeline's own reads of a few environ keys go
+    through :func:`environ_value`, which answers from the scope until then.
     """
 
     #: The module used to parse JSON bodies; it defers to ``app.json``.
@@ -87,6 +178,14 @@ class Request(RequestBase):
     ) -> None:
         """A request for ``environ``, as Werkzeug's; built for less (``init_request``)."""
         init_request(self, environ, populate_request, shallow)
+
+    #: The ASGI HTTP scope of a request built from it, else ``None``.
+    _asgi_scope: t.MutableMapping[str, t.Any] | None = None
+    #: That scope's headers by name (no name occurs twice), for :func:`environ_value`.
+    _asgi_headers: dict[bytes, bytes]
+
+    environ: WSGIEnvironment = _MadeOnFirstRead(_environ_of_scope)  # type: ignore[assignment]
+    headers: Headers = _MadeOnFirstRead(_headers_of_scope)  # type: ignore[assignment]
 
     #: The :class:`~werkzeug.routing.Rule` that matched, if any.
     url_rule: Rule | None = None
@@ -327,7 +426,7 @@ class Response(ResponseBase):
         self, environ: WSGIEnvironment, start_response: StartResponse
     ) -> t.Iterable[bytes]:
         """Send the response (WSGI). A buffered body takes a short path (:func:`buffered_parts`)."""
-        parts = buffered_parts(self, environ)
+        parts = buffered_parts(self, environ.get("REQUEST_METHOD"))
         if parts is None:
             return super().__call__(environ, start_response)
         start_response(parts[0], parts[1])
@@ -376,7 +475,7 @@ base_get_wsgi_response = ResponseBase.get_wsgi_response
 
 
 def buffered_parts(
-    response: ResponseBase, environ: WSGIEnvironment
+    response: ResponseBase, method: str | None
 ) -> tuple[str, list[tuple[str, str]], bytes] | None:
     """Status line, headers and body of a response with a plain buffered body, else ``None``.
 
@@ -385,10 +484,10 @@ def buffered_parts(
     ``Content-Length`` and bodiless statuses. A body set with ``set_data`` (a
     list holding one ``bytes``, its length already in ``Content-Length``)
     with a status that has a body (not 1xx, 204 or 304), for a request other
-    than ``HEAD``, needs none of that: the result is the same. So does a
-    single ``Location`` (or ``Content-Location``) that ``iri_to_uri`` leaves
-    as it is, when the location is not made absolute: a redirect to a plain
-    URL.
+    than ``HEAD`` (``method`` is the environ's ``REQUEST_METHOD``), needs none
+    of that: the result is the same. So does a single ``Location`` (or
+    ``Content-Location``) that ``iri_to_uri`` leaves as it is, when the
+    location is not made absolute: a redirect to a plain URL.
     """
     body = response.response
     code = response.status_code
@@ -400,7 +499,7 @@ def buffered_parts(
         or code == 204
         or code == 304
         or response.direct_passthrough
-        or environ.get("REQUEST_METHOD") == "HEAD"
+        or method == "HEAD"
         # ``overrides(response, ResponseBase, "get_wsgi_response")``, inlined:
         # this runs for every response.
         or type(response).get_wsgi_response is not base_get_wsgi_response

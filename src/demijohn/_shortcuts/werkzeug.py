@@ -111,6 +111,42 @@ def init_request(
         environ["werkzeug.request"] = request
 
 
+def init_request_from_scope(
+    request: RequestBase,
+    scope: t.MutableMapping[str, t.Any],
+    headers: dict[bytes, bytes],
+    server: tuple[str, int | None],
+) -> None:
+    """Set up ``request`` for an ASGI HTTP scope without a body, leaving ``environ`` unmade.
+
+    **Reproduces** :func:`init_request` for the scope's WSGI environ (as
+    ``demijohn.asgi.make_environ`` makes it, plus an empty input), for a
+    scope with an ASCII path and no root path: the sans-IO attributes as
+    Werkzeug derives them from that environ, read off the scope instead.
+    ``server`` is the pair Werkzeug reads from the environ's ``SERVER_NAME``
+    and ``SERVER_PORT``; ``headers`` the scope's headers by name. The
+    request's own ``environ`` and ``headers`` are made when first read
+    (``demijohn.wrappers.Request``), so a request that never reads them
+    costs neither the environ nor the headers object.
+
+    **Proof**: ``tests/test_fast_paths.py::test_request_from_scope_equals_werkzeugs``.
+    **Checked**: Werkzeug 3.1.8 to 3.1.9.
+    """
+    request.method = scope["method"].upper()
+    request.scheme = scope.get("scheme", "http")
+    request.server = server
+    request.root_path = ""
+    path: str = scope["path"]
+    # Werkzeug's ``"/" + path.lstrip("/")``, which leaves most paths as they are.
+    request.path = path if path[:1] == "/" and path[1:2] != "/" else "/" + path.lstrip("/")
+    request.query_string = scope["query_string"]
+    client = scope.get("client")
+    request.remote_addr = client[0] if client else None
+    request.shallow = False
+    request._asgi_scope = scope  # type: ignore[attr-defined]
+    request._asgi_headers = headers  # type: ignore[attr-defined]
+
+
 def has_close_callbacks(response: ResponseBase) -> bool:
     """Whether ``call_on_close`` registered anything on ``response``.
 

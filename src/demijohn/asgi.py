@@ -39,7 +39,7 @@ import greenlet
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response as ResponseBase
 
-from ._async import WorkerPool, _Bridge, await_in, run_in_bridge, run_sync
+from ._async import WorkerPool, _Bridge, await_in, await_rest_in, run_in_bridge, run_sync
 from ._shortcuts.asyncio import running_loop
 from ._shortcuts.werkzeug import init_request_from_scope
 from .app import VIEW_CALLERS
@@ -165,15 +165,21 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 rule = ctx.request.url_rule
                 method = scope["method"]
                 respond = partial(_asgi_parts, ctx.request)
-                pipeline: t.Awaitable[_Parts]
                 if rule is not None and _awaits_only_the_view(app, rule.endpoint, method, body):
                     run = run_in_bridge  # for a streamed body's steps and the close
-                    pipeline = await_in(context, _pipeline_awaiting_view(app, ctx, respond))
+                    lane = _pipeline_awaiting_view(app, ctx, respond)
+                    try:
+                        # Its first step right here: a view that does not wait
+                        # finishes in it, with no awaitable made for the rest.
+                        waiting_on = context.run(lane.send, None)
+                    except StopIteration as done:
+                        parts = done.value
+                    else:
+                        parts = await await_rest_in(context, lane, waiting_on)
                 else:
                     if rule is not None and runs_on_loop(app.view_functions, rule.endpoint, method):
                         run = run_in_bridge
-                    pipeline = run(context, app.run_pipeline, ctx, respond)
-                parts = await pipeline
+                    parts = await run(context, app.run_pipeline, ctx, respond)
         except BaseException:
             # Propagated (testing, PROPAGATE_EXCEPTIONS): still answer.
             await send(_plain_500_start)
@@ -247,7 +253,8 @@ async def _pipeline_awaiting_view(
     which costs two greenlet switches per request. Taken only where nothing
     else in the pipeline may have to await (:func:`_awaits_only_the_view`):
     every other step is plain synchronous code. The door awaits this whole
-    coroutine in the request's ``contextvars`` context (:func:`await_in`).
+    coroutine in the request's ``contextvars`` context (its first step
+    directly, the rest through :func:`~demijohn._async.await_rest_in`).
     """
     if not app._serving_started:
         from .serving import ensure_started

@@ -43,6 +43,7 @@ from demijohn.wrappers import (
     error_response,
     redirect_response,
     scope_environ_value,
+    scope_routing_input,
 )
 
 
@@ -799,8 +800,11 @@ def test_request_from_scope_equals_werkzeugs(
         )
         return
     assert ours.__dict__.keys().isdisjoint({"environ", "headers"})
-    for key in ("HTTP_HOST", "HTTP_COOKIE", "HTTP_UPGRADE", "PATH_INFO", "REQUEST_METHOD"):
+    for key in ("HTTP_HOST", "HTTP_COOKIE", "HTTP_UPGRADE", "werkzeug.debug.preserve_context"):
         assert scope_environ_value(ours, key) == environ.get(key), key
+    path = None if "HTTP_UPGRADE" in environ else environ["PATH_INFO"]
+    assert scope_routing_input(ours) == (path, environ["REQUEST_METHOD"])
+    assert ours.method == environ["REQUEST_METHOD"]  # what the ASGI door sends HEAD by
 
     def state(request: demijohn.Request) -> dict[str, t.Any]:
         attributes = {

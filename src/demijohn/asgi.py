@@ -61,7 +61,6 @@ from .wrappers import (
     base_get_wsgi_response,
     buffered_parts,
     needs_close,
-    scope_environ_value,
     wsgi_parts,
 )
 
@@ -359,10 +358,9 @@ def _has_async_hook(app: Flask) -> bool:
 def _asgi_parts(request: Request, response: ResponseBase) -> _Parts:
     """The response as the door sends it (run by the pipeline, contexts still pushed)."""
     environ = request.__dict__.get("environ")
-    if environ is not None:
-        method = environ.get("REQUEST_METHOD")
-    else:  # built from the scope, the environ unmade: a buffered body needs none
-        method = scope_environ_value(request, "REQUEST_METHOD")
+    # A request built from the scope, its environ unmade, is a GET or HEAD:
+    # its method is the environ's. A buffered body needs no environ.
+    method = request.method if environ is None else environ.get("REQUEST_METHOD")
     buffered = buffered_parts(response, method)
     if buffered is not None:
         status, headers, data = buffered

@@ -18,7 +18,7 @@ from werkzeug.routing import RequestRedirect
 from .globals import _cv_app, _cv_request
 from .sessions import opens_on_first_use
 from .signals import appcontext_popped, appcontext_pushed
-from .wrappers import scope_environ_value
+from .wrappers import scope_environ_value, scope_routing_input
 
 if t.TYPE_CHECKING:
     from contextvars import Token
@@ -303,13 +303,8 @@ class RequestContext:
             try:
                 if environ is not None:
                     found = url_map.match_environ(environ)  # type: ignore[attr-defined]
-                elif scope_environ_value(request, "HTTP_UPGRADE") is None:
-                    found = url_map.match_path(  # type: ignore[attr-defined]
-                        scope_environ_value(request, "PATH_INFO"),
-                        scope_environ_value(request, "REQUEST_METHOD"),
-                    )
                 else:
-                    found = None
+                    found = url_map.match_path(*scope_routing_input(request))  # type: ignore[attr-defined]
             except HTTPException as e:
                 request.routing_exception = e
                 return

@@ -270,9 +270,9 @@ class IndexedMap(Map):
             return None
         return self.match_path(environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"])
 
-    def match_path(self, path: str, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
-        """:meth:`match_environ` for a request that is no upgrade, by its WSGI path and method."""
-        if self.host_matching or not path.isascii():
+    def match_path(self, path: str | None, method: str) -> tuple[Rule, dict[str, t.Any]] | None:
+        """:meth:`match_environ` by the request's WSGI path and method (``None``: an upgrade)."""
+        if path is None or self.host_matching or not path.isascii():
             return None
         index = self._index
         if index is None:

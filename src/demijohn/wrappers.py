@@ -138,22 +138,30 @@ def scope_environ_value(request: Request, key: str) -> t.Any:
     """``request.environ.get(key)`` for a request built from an ASGI scope, its environ unmade.
 
     The pipeline reads a few environ keys on every request (the ``Host``,
-    ``Cookie`` and ``Upgrade`` headers, the path and method, the test
-    client's hooks); those are answered from the scope, as its environ
-    would answer. Any other key makes the environ.
+    ``Cookie`` and ``Upgrade`` headers, the test client's hook); those are
+    answered from the scope, as its environ would answer (and the path and
+    method by :func:`scope_routing_input`). Any other key makes the environ.
     """
     raw_name = _SCOPE_HEADER_KEYS.get(key)
     if raw_name is not None:
         value = request._asgi_headers.get(raw_name)
         return None if value is None else value.decode("latin-1")
-    scope = request._asgi_scope
-    if key == "PATH_INFO" and scope is not None:
-        return scope["path"]  # built from the scope only when ASCII, with no root path
-    if key == "REQUEST_METHOD" and scope is not None:
-        return scope["method"]
     if key == "werkzeug.debug.preserve_context":
         return None  # set only by the WSGI test client, in an environ it made
     return request.environ.get(key)
+
+
+def scope_routing_input(request: Request) -> tuple[str | None, str]:
+    """The environ's ``PATH_INFO`` and ``REQUEST_METHOD`` for a request built from a scope.
+
+    What the URL map's own matcher reads; the path is ``None`` for an
+    upgrade request (it never matches those itself). Such a request has an
+    ASCII path and no root path, so the path is the scope's as it is.
+    """
+    scope: t.Any = request._asgi_scope
+    if b"upgrade" in request._asgi_headers:
+        return None, scope["method"]
+    return scope["path"], scope["method"]
 
 
 class Request(RequestBase):

@@ -3,10 +3,12 @@
 An HTTP request goes through the same pipeline as under WSGI
 (:meth:`Flask.run_pipeline`); only its ends differ:
 
-1. The scope becomes a WSGI environ (a ready-made template plus the
-   request's own keys) and the body is read on the event loop, bounded by
-   ``MAX_CONTENT_LENGTH`` and spooled to disk past 1 MiB, so ``request.form``
-   and ``request.get_json()`` stay synchronous.
+1. A request without a body is built straight from the scope, its WSGI
+   environ made only if something reads it (:func:`_request_without_body`).
+   For any other, the scope becomes a WSGI environ (a ready-made template
+   plus the request's own keys) and the body is read on the event loop,
+   bounded by ``MAX_CONTENT_LENGTH`` and spooled to disk past 1 MiB, so
+   ``request.form`` and ``request.get_json()`` stay synchronous.
 2. The URL is matched once, here, and the request context keeps the match.
    The endpoint decides where the pipeline runs (decided when the view was
    registered, see :class:`~demijohn.sansio.scaffold.ViewFunctions`): an

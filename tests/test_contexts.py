@@ -266,3 +266,20 @@ def test_bound_proxies_read_as_their_object(app: demijohn.Flask, client: FlaskCl
         "<SecureCookieSession {}>",
         "False",
     ]
+
+
+def test_hosts_are_judged_each_time_past_the_cache_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Host checks are remembered for a bounded number of hosts; later ones still count."""
+    from demijohn import ctx as ctx_module
+
+    monkeypatch.setattr(ctx_module, "_host_checks", {})
+    app = demijohn.Flask(__name__)
+    app.add_url_rule("/", "index", lambda: "ok")
+    client = app.test_client()
+    for number in range(ctx_module._MAX_CACHED_HOSTS + 20):
+        assert client.get("/", headers={"Host": f"h{number}.test"}).status_code == 200
+    assert len(ctx_module._host_checks) == ctx_module._MAX_CACHED_HOSTS
+    # Past the bound, a malformed host is still refused and a good one served.
+    assert client.get("/", headers={"Host": "bad\x01host"}).status_code == 400
+    assert client.get("/", headers={"Host": "late.test"}).status_code == 200
+    assert "late.test" not in ctx_module._host_checks

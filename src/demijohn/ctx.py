@@ -291,12 +291,13 @@ class RequestContext:
             host = environ.get("HTTP_HOST")
         else:
             host = scope_environ_value(request, "HTTP_HOST")
-        if request.routing_exception is None and _host_is_malformed(host):
+        malformed, binds = _host_checks.get(host) or _check_host(host)
+        if request.routing_exception is None and malformed:
             # Checked before either routing path, so that neither answers
             # (a 404, a match) for a request no host could have been sent.
             request.routing_exception = BadRequest("The 'Host' header is not valid.")
             return
-        if self._url_adapter is _UNBOUND and _host_binds(host):
+        if self._url_adapter is _UNBOUND and binds:
             # The map's indexes answer where Werkzeug's answer is certain
             # (routing.py), without binding the map to the request.
             url_map = self.app.url_map
@@ -482,6 +483,20 @@ def _host_is_malformed(host: str | None) -> bool:
     empty ``request.host`` and serves the request.
     """
     return host is not None and not (host.isascii() and host.isprintable())
+
+
+#: ``Host`` header -> (:func:`_host_is_malformed`, :func:`_host_binds`), for
+#: the hosts seen so far: a server is reached by a few. Hosts are the
+#: client's to choose: past the bound, they are checked each time.
+_host_checks: dict[str | None, tuple[bool, bool]] = {}
+_MAX_CACHED_HOSTS = 512
+
+
+def _check_host(host: str | None) -> tuple[bool, bool]:
+    checks = (_host_is_malformed(host), _host_binds(host))
+    if len(_host_checks) < _MAX_CACHED_HOSTS:
+        _host_checks[host] = checks
+    return checks
 
 
 def escape_line_breaks(url: str) -> str:

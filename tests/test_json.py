@@ -12,10 +12,13 @@ from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import Markup
 
 import demijohn
 from demijohn import json as dj_json
+from demijohn._shortcuts.json import compact_encoder
 from demijohn.json.provider import DefaultJSONProvider, JSONProvider
 from demijohn.json.tag import JSONTag, TaggedJSONSerializer
 from demijohn.wrappers import Response
@@ -516,3 +519,67 @@ def test_default_tag_order(serializer: TaggedJSONSerializer) -> None:
         "TagDateTime",
     ]
     assert sorted(serializer.tags) == [" b", " d", " di", " m", " t", " u"]
+
+
+class _Opaque:
+    """A value only a ``default`` function can serialize."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def _opaque_default(o: t.Any) -> t.Any:
+    if isinstance(o, _Opaque):
+        return {"opaque": o.value}
+    raise TypeError(f"not serializable: {type(o).__name__}")
+
+
+_JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(),
+    st.builds(_Opaque, st.integers()),
+)
+_JSON_VALUES = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        | st.dictionaries(st.integers(), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_VALUES, ensure_ascii=st.booleans(), sort_keys=st.booleans())
+def test_the_compact_encoder_equals_the_standard_one(
+    value: t.Any, ensure_ascii: bool, sort_keys: bool
+) -> None:
+    standard = stdlib_json.JSONEncoder(
+        default=_opaque_default,
+        ensure_ascii=ensure_ascii,
+        sort_keys=sort_keys,
+        separators=(",", ":"),
+    )
+    ours = compact_encoder(_opaque_default, ensure_ascii, sort_keys)
+
+    def outcome(encode: t.Callable[[t.Any], str]) -> tuple[str, str]:
+        try:
+            return "text", encode(value)
+        except (TypeError, ValueError) as e:  # keys of mixed types under sort_keys
+            return type(e).__name__, str(e)
+
+    assert outcome(ours) == outcome(standard.encode)
+
+
+def test_the_compact_encoder_refuses_a_circular_value_every_time() -> None:
+    encode = compact_encoder(_opaque_default, True, False)
+    loop: list[t.Any] = []
+    loop.append(loop)
+    for _ in range(2):  # a failed call leaves nothing behind for the next
+        with pytest.raises(ValueError, match="Circular reference detected"):
+            encode(loop)
+    assert encode([[1], [1]]) == "[[1],[1]]"

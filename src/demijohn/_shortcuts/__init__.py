@@ -1,7 +1,8 @@
 """Every place demijohn reaches into another library's private internals.
 
-One module per library: :mod:`.werkzeug`, :mod:`.asyncio` and
-:mod:`.cpython` (the interpreter's own markers). They are imported only by
+One module per library: :mod:`.werkzeug`, :mod:`.asyncio`, :mod:`.json`
+(the standard library's C encoder) and :mod:`.cpython` (the interpreter's
+own markers). They are imported only by
 what uses them, so the WSGI path never loads :mod:`asyncio` through here.
 
 Each function in them does what a public API does, for less, by touching

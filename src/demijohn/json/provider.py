@@ -21,7 +21,7 @@ from werkzeug.http import http_date
 
 # A module reference (not its names): ``wrappers`` imports this package.
 from .. import wrappers as _wrappers
-from .._overrides import overrides
+from .._shortcuts.json import compact_encoder
 
 if t.TYPE_CHECKING:
     from ..sansio.app import App
@@ -151,7 +151,7 @@ class DefaultJSONProvider(JSONProvider):
 
     # ((default, ensure_ascii, sort_keys), encoder) for compact output; rebuilt
     # when one of those attributes changes on the instance or its class.
-    _compact_encoder: tuple[tuple[t.Any, bool, bool], json.JSONEncoder] | None = None
+    _compact_encoder: tuple[tuple[t.Any, bool, bool], t.Callable[[t.Any], str]] | None = None
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize ``obj`` to a JSON string with :func:`json.dumps`.
@@ -176,7 +176,9 @@ class DefaultJSONProvider(JSONProvider):
         return json.loads(s, **kwargs)
 
     def _dumps_compact(self, obj: t.Any) -> str:
-        if overrides(self, DefaultJSONProvider, "dumps"):
+        # ``overrides(self, DefaultJSONProvider, "dumps")``, inlined: this
+        # runs for every JSON response.
+        if type(self).dumps is not _default_dumps or "dumps" in self.__dict__:
             # A replaced ``dumps`` must see every call.
             return self.dumps(obj, separators=_COMPACT_SEPARATORS)
         key = (self.default, self.ensure_ascii, self.sort_keys)
@@ -184,14 +186,8 @@ class DefaultJSONProvider(JSONProvider):
         if cached is None or cached[0] != key:
             # ``json.dumps`` builds an encoder per call when given options; one
             # reused encoder is equivalent (it keeps no state between calls).
-            encoder = json.JSONEncoder(
-                default=key[0],
-                ensure_ascii=key[1],
-                sort_keys=key[2],
-                separators=_COMPACT_SEPARATORS,
-            )
-            cached = self._compact_encoder = (key, encoder)
-        return cached[1].encode(obj)
+            cached = self._compact_encoder = (key, compact_encoder(*key))
+        return cached[1](obj)
 
     def response(self, *args: t.Any, **kwargs: t.Any) -> Response:
         """Serialize the arguments and return a response with :attr:`mimetype`.
@@ -215,3 +211,7 @@ class DefaultJSONProvider(JSONProvider):
             body = self._dumps_compact(obj)
         # ``response_class`` is read now: extensions and tests replace it.
         return _wrappers.buffered_response(app.response_class, body + "\n", mimetype=self.mimetype)
+
+
+#: The ``dumps`` :meth:`DefaultJSONProvider._dumps_compact` stands in for.
+_default_dumps = DefaultJSONProvider.dumps

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from werkzeug.datastructures import Headers, ImmutableMultiDict, MultiDict
+from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import (
     BadRequest,
     HTTPException,
@@ -34,7 +34,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 import demijohn
 from demijohn import current_app, g, request, session
-from demijohn._shortcuts.werkzeug import has_close_callbacks
+from demijohn._shortcuts.werkzeug import has_close_callbacks, header_pairs
 from demijohn.asgi import _request_without_body, make_environ
 from demijohn.wrappers import (
     Response,
@@ -820,3 +820,24 @@ def test_request_from_scope_equals_werkzeugs(
         return attributes
 
     assert state(ours) == state(theirs)
+
+
+class _NotedHeaders(Headers):
+    """A Headers subclass with its own WSGI list."""
+
+    def to_wsgi_list(self) -> list[tuple[str, str]]:
+        return [*super().to_wsgi_list(), ("X-Noted", "1")]
+
+
+@given(
+    pairs=st.lists(
+        st.tuples(st.sampled_from(["Content-Type", "X-A", "Set-Cookie"]), st.text(max_size=5)),
+        max_size=4,
+    )
+)
+def test_header_pairs_equal_the_wsgi_list(pairs: list[tuple[str, str]]) -> None:
+    for headers in (Headers(pairs), _NotedHeaders(pairs), EnvironHeaders({"HTTP_X_A": "1"})):
+        copied = header_pairs(headers)
+        assert copied == headers.to_wsgi_list()
+        copied.append(("X-Later", "2"))  # a copy: the headers are unchanged
+        assert ("X-Later", "2") not in headers.to_wsgi_list()

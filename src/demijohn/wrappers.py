@@ -29,7 +29,13 @@ from werkzeug.wsgi import ClosingIterator, LimitedStream
 
 from . import json
 from ._overrides import overrides
-from ._shortcuts.werkzeug import ParsedForm, assemble_response, has_close_callbacks, init_request
+from ._shortcuts.werkzeug import (
+    ParsedForm,
+    assemble_response,
+    has_close_callbacks,
+    header_pairs,
+    init_request,
+)
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
 
@@ -516,7 +522,7 @@ def buffered_parts(
         return None
     # One pass over the headers (``in`` on Headers raises and catches a
     # KeyError per miss).
-    header_list = response.headers.to_wsgi_list()
+    header_list = header_pairs(response.headers)
     has_length = False
     locations: list[str] | None = None
     for name, value in header_list:

@@ -211,7 +211,8 @@ def _request_without_body(app: Flask, scope: Scope) -> Request | None:
     :class:`~demijohn.wrappers.Request`). Built so only where the result is
     the same as building it from the environ: the app's own request class
     and request context, no WSGI middleware, an ASCII path without a root
-    path, no header name sent twice (the environ joins those).
+    path, no header name sent twice (the environ joins those). Header names
+    are read as the ASGI specification has servers give them: lowercased.
     """
     cls = app.request_class
     headers_list = scope["headers"]

@@ -208,6 +208,21 @@ def test_a_get_reads_its_environ_and_headers_only_when_asked(app: demijohn.Flask
     }
 
 
+def test_a_get_with_headers_in_any_iterable(app: demijohn.Flask) -> None:
+    @app.get("/agent")
+    def agent() -> str:
+        return request.headers["User-Agent"]
+
+    for headers in (
+        [(b"host", b"x"), (b"user-agent", b"list")],
+        ((b"host", b"x"), (b"user-agent", b"tuple")),
+        iter([[b"host", b"x"], [b"user-agent", b"once"]]),
+    ):
+        sent = _run(app, _scope("/agent", headers=headers))
+        assert sent[0]["status"] == 200
+        assert _body(sent) in (b"list", b"tuple", b"once")
+
+
 def test_a_get_without_host_or_with_a_bad_one(app: demijohn.Flask) -> None:
     app.add_url_rule("/", "index", lambda: "index")
     assert _body(_run(app, _scope(headers=[]))) == b"index"

@@ -216,6 +216,8 @@ def _request_without_body(app: Flask, scope: Scope) -> Request | None:
     """
     cls = app.request_class
     headers_list = scope["headers"]
+    if type(headers_list) is not list:
+        return None  # another iterable may be readable only once
     headers = dict(headers_list)
     if (
         scope["method"] not in _BODILESS

@@ -84,11 +84,17 @@ _PLACEHOLDER = re.compile(
 _SEGMENT_CONVERTERS = (UnicodeConverter, IntegerConverter, FloatConverter, UUIDConverter)
 
 
+#: How one converted argument is read off a match: its name, its group in the
+#: rule's pattern, and the converter's ``to_python`` (``None`` for one that
+#: returns the text as it is, as ``BaseConverter``'s does).
+_Argument = tuple[str, str, t.Callable[[str], t.Any] | None]
+
+
 class _DynamicRule(t.NamedTuple):
     rule: Rule
     #: The whole path; converter ``i`` is the group ``g<i>``.
     pattern: re.Pattern[str]
-    converters: tuple[tuple[str, BaseConverter], ...]
+    converters: tuple[_Argument, ...]
     #: Whether the rule ends in ``/`` with strict slashes (redirects ``path`` to ``path/``).
     redirects_without_slash: bool
 
@@ -96,7 +102,7 @@ class _DynamicRule(t.NamedTuple):
 def _compile_rule(url_map: Map, rule: Rule) -> _DynamicRule | None:
     """``rule`` as one whole-path pattern, or ``None`` if it needs Werkzeug's matcher."""
     pattern: list[str] = []
-    converters: list[tuple[str, BaseConverter]] = []
+    converters: list[_Argument] = []
     position = 0
     text = rule.rule
     for placeholder in _PLACEHOLDER.finditer(text):
@@ -118,8 +124,10 @@ def _compile_rule(url_map: Map, rule: Rule) -> _DynamicRule | None:
             return None
         if re.fullmatch(converter.regex, ""):
             return None  # an empty segment takes Werkzeug's trailing-slash paths
-        pattern.append(f"(?P<g{len(converters)}>{converter.regex})")
-        converters.append((placeholder["name"], converter))
+        group = f"g{len(converters)}"
+        pattern.append(f"(?P<{group}>{converter.regex})")
+        plain = type(converter).to_python is BaseConverter.to_python
+        converters.append((placeholder["name"], group, None if plain else converter.to_python))
         position = placeholder.end()
     rest = text[position:]
     if "<" in rest or ">" in rest:
@@ -196,10 +204,10 @@ class _DynamicIndex:
         if "//" in path or not path.startswith("/"):
             return None  # merged slashes and the empty path redirect in Werkzeug
         found: tuple[_DynamicRule, re.Match[str]] | None = None
-        with_slash = path + "/"
-        for candidates in (self.by_segment.get(_first_segment(path), ()), self.anywhere):
+        first = path[1:].partition("/")[0]  # ``_first_segment``, inlined: every request
+        for candidates in (self.by_segment.get(first, ()), self.anywhere):
             for candidate in candidates:
-                if candidate.redirects_without_slash and candidate.pattern.fullmatch(with_slash):
+                if candidate.redirects_without_slash and candidate.pattern.fullmatch(path + "/"):
                     return None
                 matched = candidate.pattern.fullmatch(path)
                 if matched is not None:
@@ -214,9 +222,12 @@ class _DynamicIndex:
         if methods is not None and method not in methods:
             return None
         values: dict[str, t.Any] = {}
-        for number, (name, converter) in enumerate(candidate.converters):
+        for name, group, to_python in candidate.converters:
+            if to_python is None:
+                values[name] = matched[group]
+                continue
             try:
-                values[name] = converter.to_python(matched[f"g{number}"])
+                values[name] = to_python(matched[group])
             except ValidationError:
                 return None
         return candidate.rule, values

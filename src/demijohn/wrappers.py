@@ -181,7 +181,8 @@ class Request(RequestBase):
     ``environ`` and ``headers`` are then made on first read, equal to what
     building it from the scope's environ would have given. Most requests
     never read them. The pipeline's own reads of a few environ keys go
-    through :func:`environ_value`, which answers from the scope until then.
+    through :func:`scope_environ_value` and :func:`scope_routing_input`,
+    which answer from the scope until then.
     """
 
     #: The module used to parse JSON bodies; it defers to ``app.json``.
@@ -195,7 +196,7 @@ class Request(RequestBase):
 
     #: The ASGI HTTP scope of a request built from it, else ``None``.
     _asgi_scope: t.MutableMapping[str, t.Any] | None = None
-    #: That scope's headers by name (no name occurs twice), for :func:`environ_value`.
+    #: That scope's headers by name (no name occurs twice), for :func:`scope_environ_value`.
     _asgi_headers: dict[bytes, bytes]
 
     environ: WSGIEnvironment = _MadeOnFirstRead(_environ_of_scope)  # type: ignore[assignment]

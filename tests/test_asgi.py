@@ -223,6 +223,22 @@ def test_a_get_with_headers_in_any_iterable(app: demijohn.Flask) -> None:
         assert _body(sent) in (b"list", b"tuple", b"once")
 
 
+def test_a_get_from_a_server_that_keeps_header_case(app: demijohn.Flask) -> None:
+    """Names not lowercased (against the ASGI spec) still count, the body included."""
+
+    @app.get("/echo")
+    def echo() -> dict[str, t.Any]:
+        return {"host": request.host, "body": request.get_data(as_text=True)}
+
+    headers = [(b"Host", b"cased.test"), (b"Content-Length", b"4")]
+    assert json.loads(_body(_run(app, _scope("/echo", headers=headers), b"data"))) == {
+        "host": "cased.test",
+        "body": "data",
+    }
+    bad = _run(app, _scope("/echo", headers=[(b"Host", b"a\x01b")]))
+    assert bad[0]["status"] == 400
+
+
 def test_a_get_without_host_or_with_a_bad_one(app: demijohn.Flask) -> None:
     app.add_url_rule("/", "index", lambda: "index")
     assert _body(_run(app, _scope(headers=[]))) == b"index"

@@ -211,16 +211,19 @@ def _request_without_body(app: Flask, scope: Scope) -> Request | None:
     :class:`~demijohn.wrappers.Request`). Built so only where the result is
     the same as building it from the environ: the app's own request class
     and request context, no WSGI middleware, an ASCII path without a root
-    path, no header name sent twice (the environ joins those). Header names
-    are read as the ASGI specification has servers give them: lowercased.
+    path, no header name sent twice (the environ joins those), every header
+    name lowercased (as the ASGI specification has servers give them).
     """
     cls = app.request_class
     headers_list = scope["headers"]
     if type(headers_list) is not list:
         return None  # another iterable may be readable only once
     headers = dict(headers_list)
+    header_names = b"".join(headers)
     if (
         scope["method"] not in _BODILESS
+        # Names as ASGI servers give them, lowercased: the lookups below rely on it.
+        or header_names.lower() != header_names
         or len(headers) != len(headers_list)
         or b"content-length" in headers
         or b"transfer-encoding" in headers

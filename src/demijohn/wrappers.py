@@ -6,6 +6,7 @@ active application's config here, so one ``Request`` class serves every app.
 
 from __future__ import annotations
 
+import functools
 import io
 import typing as t
 from http import HTTPStatus
@@ -85,53 +86,6 @@ class _BoundedInput(LimitedStream):
         return size
 
 
-class _MadeOnFirstRead(t.Generic[_V]):
-    """An attribute of a request built from an ASGI scope, made when first read.
-
-    A non-data descriptor: once made, the value is a plain instance
-    attribute, and a request built from a WSGI environ has it from the
-    start, so this is never reached for those.
-    """
-
-    def __init__(self, make: t.Callable[[Request], _V]) -> None:
-        self._make = make
-        self.__doc__ = make.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    @t.overload
-    def __get__(self, request: None, owner: type | None = None) -> _MadeOnFirstRead[_V]: ...
-    @t.overload
-    def __get__(self, request: Request, owner: type | None = None) -> _V: ...
-    def __get__(self, request: Request | None, owner: type | None = None) -> t.Any:
-        if request is None:
-            return self
-        if request._asgi_scope is None:
-            raise AttributeError(
-                f"{type(request).__name__!r} object has no attribute {self._name!r}"
-            )
-        value = request.__dict__[self._name] = self._make(request)
-        return value
-
-
-def _environ_of_scope(request: Request) -> WSGIEnvironment:
-    """The WSGI environ equivalent of the request's ASGI scope (PEP 3333)."""
-    from .asgi import make_environ
-
-    environ = make_environ(request._asgi_scope)  # type: ignore[arg-type]
-    # Only a request without a body is built from its scope (see the ASGI door).
-    environ["wsgi.input"] = io.BytesIO()
-    if not request.shallow:
-        environ["werkzeug.request"] = request
-    return environ
-
-
-def _headers_of_scope(request: Request) -> Headers:
-    """The request headers, read from the WSGI environ as Werkzeug reads them."""
-    return EnvironHeaders(request.environ)
-
-
 #: The environ keys of header values :func:`scope_environ_value` reads off the scope.
 _SCOPE_HEADER_KEYS = {
     "HTTP_HOST": b"host",
@@ -199,8 +153,29 @@ class Request(RequestBase):
     #: That scope's headers by name (no name occurs twice), for :func:`scope_environ_value`.
     _asgi_headers: dict[bytes, bytes]
 
-    environ: WSGIEnvironment = _MadeOnFirstRead(_environ_of_scope)  # type: ignore[assignment]
-    headers: Headers = _MadeOnFirstRead(_headers_of_scope)  # type: ignore[assignment]
+    # Made on first read for a request built from its scope. The standard
+    # library's cached property is a non-data descriptor: once made (and from
+    # the start, for a request built from an environ) each is a plain attribute.
+
+    @functools.cached_property
+    def environ(self) -> WSGIEnvironment:  # type: ignore[override]
+        """The WSGI environ equivalent of the request's ASGI scope (PEP 3333)."""
+        scope = self._asgi_scope
+        if scope is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'environ'")
+        from .asgi import make_environ
+
+        environ = make_environ(scope)
+        # Only a request without a body is built from its scope (see the ASGI door).
+        environ["wsgi.input"] = io.BytesIO()
+        if not self.shallow:
+            environ["werkzeug.request"] = self
+        return environ
+
+    @functools.cached_property
+    def headers(self) -> Headers:  # type: ignore[override]
+        """The request headers, read from the WSGI environ as Werkzeug reads them."""
+        return EnvironHeaders(self.environ)
 
     #: The :class:`~werkzeug.routing.Rule` that matched, if any.
     url_rule: Rule | None = None

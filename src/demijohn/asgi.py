@@ -79,9 +79,10 @@ Send = t.Callable[[Message], t.Awaitable[None]]
 
 #: Request bodies larger than this are spooled to a temporary file.
 SPOOL_MAX_SIZE = 1024 * 1024
-#: The protocols where a request without Content-Length or Transfer-Encoding has no body.
-_HTTP1 = frozenset(("HTTP/1.1", "HTTP/1.0"))
+#: The protocols where a request without Content-Length or Transfer-Encoding
+#: has no body: as ``scope["http_version"]`` and as ``SERVER_PROTOCOL``.
 _HTTP1_VERSIONS = frozenset(("1.1", "1.0"))
+_HTTP1 = frozenset(f"HTTP/{version}" for version in _HTTP1_VERSIONS)
 _BODILESS = frozenset(("GET", "HEAD"))
 
 #: How a pipeline step is run: ``run(context, func, *args)`` awaits

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
-from functools import update_wrapper
+from functools import cached_property, update_wrapper
 from types import TracebackType
 
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -88,8 +88,16 @@ class AppContext:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
         self._cv_tokens: list[Token[AppContext]] = []
+
+    @cached_property
+    def g(self) -> _AppCtxGlobals:
+        """This context's :data:`~demijohn.g`: one per context, made on first use.
+
+        Most requests never touch it. Once made (or assigned) it is a plain
+        attribute.
+        """
+        return self.app.app_ctx_globals_class()
 
     #: The URL map bound without a request, once :attr:`url_adapter` is read.
     _url_adapter: MapAdapter | object | None = _UNBOUND

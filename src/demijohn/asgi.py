@@ -223,8 +223,10 @@ def _request_without_body(app: Flask, scope: Scope) -> Request | None:
     header_names = b"".join(headers)
     if (
         scope["method"] not in _BODILESS
-        # Names as ASGI servers give them, lowercased: the lookups below rely on it.
-        or header_names.lower() != header_names
+        # Names as ASGI servers give them, lowercased: the lookups below rely
+        # on it. (``islower`` is also false for names without a letter: those
+        # take the environ path too, which is never wrong.)
+        or (header_names and not header_names.islower())
         or len(headers) != len(headers_list)
         or b"content-length" in headers
         or b"transfer-encoding" in headers

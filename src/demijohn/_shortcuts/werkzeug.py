@@ -133,7 +133,8 @@ def init_request_from_scope(
     **Proof**: ``tests/test_fast_paths.py::test_request_from_scope_equals_werkzeugs``.
     **Checked**: Werkzeug 3.1.8 to 3.1.9.
     """
-    request.method = scope["method"].upper()
+    # Werkzeug uppercases the method; the door admits only ``GET`` and ``HEAD``.
+    request.method = scope["method"]
     request.scheme = scope.get("scheme", "http")
     request.server = server
     request.root_path = ""

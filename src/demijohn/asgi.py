@@ -374,9 +374,10 @@ def _asgi_parts(request: Request, response: ResponseBase) -> _Parts:
     method = request.method if environ is None else environ.get("REQUEST_METHOD")
     buffered = buffered_parts(response, method)
     if buffered is not None:
-        status, headers, data = buffered
+        headers, data = buffered[1:]
         close = response.close if needs_close(response) else None
-        return int(status[:3]), _asgi_headers(headers), data, close
+        # (The code as an ``int`` without parsing the status line: Werkzeug keeps both.)
+        return response.status_code, _asgi_headers(headers), data, close
     environ = request.environ
     if _is_async_only(response.response):
         # Iterated on the loop, natively, instead of through a sync adapter.

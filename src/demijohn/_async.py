@@ -427,18 +427,6 @@ def await_in(context: contextvars.Context, awaitable: t.Awaitable[T]) -> t.Await
     return _Steps(awaitable.__await__(), context)
 
 
-def await_rest_in(
-    context: contextvars.Context, coro: t.Coroutine[t.Any, t.Any, T], waiting_on: t.Any
-) -> t.Awaitable[T]:
-    """:func:`await_in` for a coroutine whose first step already ran and yielded ``waiting_on``.
-
-    For a caller that runs the first step itself (``context.run(coro.send,
-    None)``): a coroutine that finishes in it (most views) then needs no
-    awaitable at all.
-    """
-    return _Steps(coro, context, waiting_on)
-
-
 async def run_in_bridge(context: contextvars.Context, func: t.Callable[..., T], *args: t.Any) -> T:
     """Run synchronous ``func(*args)`` on the running loop, awaiting what it awaits.
 

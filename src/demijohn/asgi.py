@@ -41,7 +41,7 @@ import greenlet
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response as ResponseBase
 
-from ._async import WorkerPool, _Bridge, await_in, await_rest_in, run_in_bridge, run_sync
+from ._async import WorkerPool, _Bridge, await_in, run_in_bridge, run_sync
 from ._shortcuts.asyncio import running_loop
 from ._shortcuts.werkzeug import init_request_from_scope
 from .app import VIEW_CALLERS
@@ -150,13 +150,15 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
             if body is None:
                 return  # the client went away before the request was complete
         environ["wsgi.input"] = body
-    # One context for the whole request: the pipeline, then each streamed
-    # chunk (a ``stream_with_context`` generator pops what the view pushed).
-    context = contextvars.copy_context()
+    # The context the pipeline runs in when it runs elsewhere (a worker
+    # thread, a bridge greenlet), and then each streamed chunk too (a
+    # ``stream_with_context`` generator pops what the view pushed).
+    context: contextvars.Context | None = None
     run: _Runner = _in_thread
     try:
         try:
             if request is None and "wsgi_app" in app.__dict__:
+                context = contextvars.copy_context()
                 parts = await run(context, _call_wsgi, app.wsgi_app, environ)
             else:
                 if request is None:
@@ -169,18 +171,14 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 respond = partial(_asgi_parts, ctx.request)
                 if rule is not None and _awaits_only_the_view(app, rule.endpoint, method, body):
                     run = run_in_bridge  # for a streamed body's steps and the close
-                    lane = _pipeline_awaiting_view(app, ctx, respond)
-                    try:
-                        # Its first step right here: a view that does not wait
-                        # finishes in it, with no awaitable made for the rest.
-                        waiting_on = context.run(lane.send, None)
-                    except StopIteration as done:
-                        parts = done.value
-                    else:
-                        parts = await await_rest_in(context, lane, waiting_on)
+                    # Awaited in this task, in its own context: the pipeline
+                    # unbinds all it binds, and a server runs each request
+                    # in a task of its own.
+                    parts = await _pipeline_awaiting_view(app, ctx, respond)
                 else:
                     if rule is not None and runs_on_loop(app.view_functions, rule.endpoint, method):
                         run = run_in_bridge
+                    context = contextvars.copy_context()
                     parts = await run(context, app.run_pipeline, ctx, respond)
         except BaseException:
             # Propagated (testing, PROPAGATE_EXCEPTIONS): still answer.
@@ -193,11 +191,13 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": content, "more_body": False})
             else:
+                # (A pipeline that ran in this task hands a copy of its context on.)
+                context = context or contextvars.copy_context()
                 await _stream(status, headers, content, run, context, receive, send)
         finally:
             if close is not None:
                 # Where the body was made: ``call_on_close`` functions may block.
-                await run(context, close)
+                await run(context or contextvars.copy_context(), close)
     finally:
         if body is not None:
             body.close()
@@ -263,8 +263,7 @@ async def _pipeline_awaiting_view(
     which costs two greenlet switches per request. Taken only where nothing
     else in the pipeline may have to await (:func:`_awaits_only_the_view`):
     every other step is plain synchronous code. The door awaits this whole
-    coroutine in the request's ``contextvars`` context (its first step
-    directly, the rest through :func:`~demijohn._async.await_rest_in`).
+    coroutine in its own task, in the task's ``contextvars`` context.
     """
     if not app._serving_started:
         from .serving import ensure_started

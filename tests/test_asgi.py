@@ -467,6 +467,47 @@ def test_an_async_view_awaited_by_the_door_runs_in_the_request_task(
     assert torn_down == [None, None]
 
 
+def test_requests_in_one_task_leave_nothing_bound(app: demijohn.Flask) -> None:
+    """The door awaits an ``async def`` view's pipeline in the caller's task:
+    whatever it binds there, it unbinds, also for a streamed body and after
+    an error."""
+
+    @app.route("/plain")
+    async def plain() -> str:
+        demijohn.g.user = "ada"
+        return f"{demijohn.has_request_context()} {demijohn.g.user}"
+
+    @app.route("/stream")
+    async def stream() -> demijohn.Response:
+        @demijohn.stream_with_context
+        async def chunks() -> t.AsyncIterator[str]:
+            yield request.path
+            yield f" {demijohn.has_app_context()}"
+
+        return demijohn.Response(chunks())
+
+    @app.route("/boom")
+    async def boom() -> str:
+        raise ValueError("boom")
+
+    app.testing = False  # the error is answered, not propagated
+    seen: list[tuple[bool, bool]] = []
+
+    async def main() -> list[tuple[int, bytes]]:
+        answers = []
+        for path in ("/plain", "/stream", "/boom", "/plain"):
+            messages = await call_asgi(app, _scope(path), b"")
+            answers.append((messages[0]["status"], _body(messages)))
+            seen.append((demijohn.has_app_context(), demijohn.has_request_context()))
+        return answers
+
+    answers = asyncio.run(main())
+    assert [answer[0] for answer in answers] == [200, 200, 500, 200]
+    assert answers[0][1] == answers[3][1] == b"True ada"
+    assert answers[1][1] == b"/stream True"
+    assert seen == [(False, False)] * 4
+
+
 def test_sync_view_runs_in_a_worker_thread(app: demijohn.Flask) -> None:
     threads: list[int] = []
 

@@ -874,13 +874,13 @@ class Flask(ServesFiles, App):
 
     # -- the WSGI door ------------------------------------------------------------
 
-    def run_pipeline(self, ctx: RequestContext, respond: t.Callable[[Response], R]) -> R:
+    def run_pipeline(self, ctx: RequestContext, respond: t.Callable[[Request, Response], R]) -> R:
         """Serve the request of ``ctx``: the pipeline both doors share.
 
         Pushes ``ctx``, dispatches with hooks and error handling, and hands the
-        response to ``respond`` while the contexts are still pushed (so it may
-        read ``request``); then pops them, running teardown. Returns what
-        ``respond`` returned: the WSGI body iterable, or the ASGI door's parts.
+        request and the response to ``respond`` while the contexts are still
+        pushed; then pops them, running teardown. Returns what ``respond``
+        returned: the WSGI body iterable, or the ASGI door's parts.
         """
         if not self._serving_started:
             # ``before_serving`` hooks, once per process, where no ASGI
@@ -905,7 +905,10 @@ class Flask(ServesFiles, App):
             error = None  # this frame is in its traceback: holding it would be a cycle
 
     def _hand_over(
-        self, ctx: RequestContext, response: Response, respond: t.Callable[[Response], R]
+        self,
+        ctx: RequestContext,
+        response: Response,
+        respond: t.Callable[[Request, Response], R],
     ) -> R:
         """The pipeline's last step with the contexts pushed: hand ``response`` to the door."""
         tasks = ctx._background_tasks
@@ -914,7 +917,7 @@ class Flask(ServesFiles, App):
 
             # Closing the response is each door's "the last byte is sent".
             response.call_on_close(lambda: start_background_tasks(self, tasks))
-        return respond(response)
+        return respond(ctx.request, response)
 
     def _end_request(self, ctx: RequestContext, error: BaseException | None) -> None:
         """Pop ``ctx`` (running teardown) after the pipeline, however it ended."""
@@ -936,7 +939,7 @@ class Flask(ServesFiles, App):
         app.wsgi_app = ProxyFix(app.wsgi_app)
         """
         ctx = self.request_context(environ)
-        return self.run_pipeline(ctx, lambda response: response(environ, start_response))
+        return self.run_pipeline(ctx, lambda _, response: response(environ, start_response))
 
     def __call__(self, environ: t.Any, start_response: t.Any = None, send: t.Any = None) -> t.Any:
         """Serve WSGI as ``app(environ, start_response)`` and ASGI as ``app(scope, receive, send)``.

@@ -35,7 +35,6 @@ import sys
 import tempfile
 import threading
 import typing as t
-from functools import partial
 
 import greenlet
 from werkzeug.exceptions import ClientDisconnected
@@ -168,18 +167,17 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
                 ctx.match_request()
                 rule = ctx.request.url_rule
                 method = scope["method"]
-                respond = partial(_asgi_parts, ctx.request)
                 if rule is not None and _awaits_only_the_view(app, rule.endpoint, method, body):
                     run = run_in_bridge  # for a streamed body's steps and the close
                     # Awaited in this task, in its own context: the pipeline
                     # unbinds all it binds, and a server runs each request
                     # in a task of its own.
-                    parts = await _pipeline_awaiting_view(app, ctx, respond)
+                    parts = await _pipeline_awaiting_view(app, ctx)
                 else:
                     if rule is not None and runs_on_loop(app.view_functions, rule.endpoint, method):
                         run = run_in_bridge
                     context = contextvars.copy_context()
-                    parts = await run(context, app.run_pipeline, ctx, respond)
+                    parts = await run(context, app.run_pipeline, ctx, _asgi_parts)
         except BaseException:
             # Propagated (testing, PROPAGATE_EXCEPTIONS): still answer.
             await send(_plain_500_start)
@@ -252,9 +250,7 @@ def _request_without_body(app: Flask, scope: Scope) -> Request | None:
     return request
 
 
-async def _pipeline_awaiting_view(
-    app: Flask, ctx: RequestContext, respond: t.Callable[..., _Parts]
-) -> _Parts:
+async def _pipeline_awaiting_view(app: Flask, ctx: RequestContext) -> _Parts:
     """:meth:`Flask.run_pipeline`, with the ``async def`` view awaited right here.
 
     The same steps in the same order, sharing the pipeline's own methods;
@@ -281,7 +277,7 @@ async def _pipeline_awaiting_view(
         except BaseException as e:
             error = e
             raise
-        return app._hand_over(ctx, response, respond)
+        return app._hand_over(ctx, response, _asgi_parts)
     finally:
         app._end_request(ctx, error)
         error = None  # this frame is in its traceback: holding it would be a cycle

@@ -18,7 +18,7 @@ from werkzeug.routing import RequestRedirect
 from .globals import _cv_app, _cv_request
 from .sessions import opens_on_first_use
 from .signals import appcontext_popped, appcontext_pushed
-from .wrappers import scope_environ_value, scope_routing_input
+from .wrappers import scope_header, scope_routing_input
 
 if t.TYPE_CHECKING:
     from contextvars import Token
@@ -270,7 +270,7 @@ class RequestContext:
             if environ is not None:
                 has_cookie = "HTTP_COOKIE" in environ
             else:  # a request built from an ASGI scope: it is not made yet
-                has_cookie = scope_environ_value(request, "HTTP_COOKIE") is not None
+                has_cookie = scope_header(request, b"cookie") is not None
             if not has_cookie:
                 return None
             app = self.app
@@ -294,11 +294,10 @@ class RequestContext:
         # A request built from an ASGI scope has no environ until read: the
         # scope answers instead (``Request``).
         environ = request.__dict__.get("environ")
-        host: str | None
-        if environ is not None:
-            host = environ.get("HTTP_HOST")
-        else:
-            host = scope_environ_value(request, "HTTP_HOST")
+        # (The scope's raw bytes are checked as they are, without decoding.)
+        host: str | bytes | None = (
+            environ.get("HTTP_HOST") if environ is not None else scope_header(request, b"host")
+        )
         malformed, binds = _host_checks.get(host) or _check_host(host)
         if request.routing_exception is None and malformed:
             # Checked before either routing path, so that neither answers
@@ -495,13 +494,16 @@ def _host_is_malformed(host: str | None) -> bool:
 
 #: ``Host`` header -> (:func:`_host_is_malformed`, :func:`_host_binds`), for
 #: the hosts seen so far: a server is reached by a few. Hosts are the
-#: client's to choose: past the bound, they are checked each time.
-_host_checks: dict[str | None, tuple[bool, bool]] = {}
+#: client's to choose: past the bound, they are checked each time. A header
+#: is a key as the environ has it (text) or as an ASGI scope has it (bytes,
+#: which the environ decodes as latin-1, one to one).
+_host_checks: dict[str | bytes | None, tuple[bool, bool]] = {}
 _MAX_CACHED_HOSTS = 512
 
 
-def _check_host(host: str | None) -> tuple[bool, bool]:
-    checks = (_host_is_malformed(host), _host_binds(host))
+def _check_host(host: str | bytes | None) -> tuple[bool, bool]:
+    text = host.decode("latin-1") if type(host) is bytes else host
+    checks = (_host_is_malformed(text), _host_binds(text))  # type: ignore[arg-type]
     if len(_host_checks) < _MAX_CACHED_HOSTS:
         _host_checks[host] = checks
     return checks

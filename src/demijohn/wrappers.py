@@ -86,29 +86,15 @@ class _BoundedInput(LimitedStream):
         return size
 
 
-#: The environ keys of header values :func:`scope_environ_value` reads off the scope.
-_SCOPE_HEADER_KEYS = {
-    "HTTP_HOST": b"host",
-    "HTTP_COOKIE": b"cookie",
-    "HTTP_UPGRADE": b"upgrade",
-}
+def scope_header(request: Request, name: bytes) -> bytes | None:
+    """The raw value of the header ``name`` (lowercase) of a request built from an ASGI scope.
 
-
-def scope_environ_value(request: Request, key: str) -> t.Any:
-    """``request.environ.get(key)`` for a request built from an ASGI scope, its environ unmade.
-
-    The pipeline reads a few environ keys on every request (the ``Host``,
-    ``Cookie`` and ``Upgrade`` headers, the test client's hook); those are
-    answered from the scope, as its environ would answer (and the path and
-    method by :func:`scope_routing_input`). Any other key makes the environ.
+    The pipeline reads a few headers on every request (``Host``, ``Cookie``);
+    for a request built from a scope, its environ unmade, it reads them here
+    instead, as the scope gives them: the environ would hold this value
+    decoded as latin-1 (the path and method: :func:`scope_routing_input`).
     """
-    raw_name = _SCOPE_HEADER_KEYS.get(key)
-    if raw_name is not None:
-        value = request._asgi_headers.get(raw_name)
-        return None if value is None else value.decode("latin-1")
-    if key == "werkzeug.debug.preserve_context":
-        return None  # set only by the WSGI test client, in an environ it made
-    return request.environ.get(key)
+    return request._asgi_headers.get(name)
 
 
 def scope_routing_input(request: Request) -> tuple[str | None, str]:
@@ -135,7 +121,7 @@ class Request(RequestBase):
     ``environ`` and ``headers`` are then made on first read, equal to what
     building it from the scope's environ would have given. Most requests
     never read them. The pipeline's own reads of a few environ keys go
-    through :func:`scope_environ_value` and :func:`scope_routing_input`,
+    through :func:`scope_header` and :func:`scope_routing_input`,
     which answer from the scope until then.
     """
 
@@ -150,7 +136,7 @@ class Request(RequestBase):
 
     #: The ASGI HTTP scope of a request built from it, else ``None``.
     _asgi_scope: t.MutableMapping[str, t.Any] | None = None
-    #: That scope's headers by name (no name occurs twice), for :func:`scope_environ_value`.
+    #: That scope's headers by name (no name occurs twice), for :func:`scope_header`.
     _asgi_headers: dict[bytes, bytes]
 
     # Made on first read for a request built from its scope. The standard

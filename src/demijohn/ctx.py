@@ -312,7 +312,8 @@ class RequestContext:
                 if environ is not None:
                     found = url_map.match_environ(environ)  # type: ignore[attr-defined]
                 else:
-                    found = url_map.match_path(*scope_routing_input(request))  # type: ignore[attr-defined]
+                    path, method = scope_routing_input(request)
+                    found = url_map.match_path(path, method)  # type: ignore[attr-defined]
             except HTTPException as e:
                 request.routing_exception = e
                 return

@@ -369,10 +369,9 @@ def _asgi_parts(request: Request, response: ResponseBase) -> _Parts:
     method = request.method if environ is None else environ.get("REQUEST_METHOD")
     buffered = buffered_parts(response, method)
     if buffered is not None:
-        headers, data = buffered[1:]
+        code, headers, data = buffered[1:]
         close = response.close if needs_close(response) else None
-        # (The code as an ``int`` without parsing the status line: Werkzeug keeps both.)
-        return response.status_code, _asgi_headers(headers), data, close
+        return code, _asgi_headers(headers), data, close
     environ = request.environ
     if _is_async_only(response.response):
         # Iterated on the loop, natively, instead of through a sync adapter.

@@ -405,7 +405,7 @@ class Response(ResponseBase):
         parts = buffered_parts(self, environ.get("REQUEST_METHOD"))
         if parts is None:
             return super().__call__(environ, start_response)
-        start_response(parts[0], parts[1])
+        start_response(parts[0], parts[2])
         if needs_close(self):
             return ClosingIterator(self.response, self.close)  # type: ignore[arg-type]
         return self.response  # type: ignore[return-value]
@@ -452,8 +452,8 @@ base_get_wsgi_response = ResponseBase.get_wsgi_response
 
 def buffered_parts(
     response: ResponseBase, method: str | None
-) -> tuple[str, list[tuple[str, str]], bytes] | None:
-    """Status line, headers and body of a response with a plain buffered body, else ``None``.
+) -> tuple[str, int, list[tuple[str, str]], bytes] | None:
+    """Status line, code, headers and body of a response with a plain buffered body, or ``None``.
 
     Both doors send such a response without Werkzeug's general path, which
     copies the headers and re-checks the body to fix up ``Location``,
@@ -505,7 +505,7 @@ def buffered_parts(
             locations.append(lower)
     if not has_length:
         return None
-    return response.status, header_list, body[0]
+    return response.status, code, header_list, body[0]
 
 
 #: URI -> whether ``iri_to_uri`` returns it unchanged, for those seen so far.

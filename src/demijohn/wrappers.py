@@ -405,7 +405,7 @@ class Response(ResponseBase):
         parts = buffered_parts(self, environ.get("REQUEST_METHOD"))
         if parts is None:
             return super().__call__(environ, start_response)
-        start_response(parts[0], parts[2])
+        start_response(parts[0], list(parts[2]))  # the server's own copy: it may add to it
         if needs_close(self):
             return ClosingIterator(self.response, self.close)  # type: ignore[arg-type]
         return self.response  # type: ignore[return-value]
@@ -463,7 +463,8 @@ def buffered_parts(
     than ``HEAD`` (``method`` is the environ's ``REQUEST_METHOD``), needs none
     of that: the result is the same. So does a single ``Location`` (or
     ``Content-Location``) that ``iri_to_uri`` leaves as it is, when the
-    location is not made absolute: a redirect to a plain URL.
+    location is not made absolute: a redirect to a plain URL. The headers
+    are the response's own list (see :func:`header_pairs`), to read only.
     """
     body = response.response
     code = response.status_code

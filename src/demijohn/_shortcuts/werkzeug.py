@@ -150,17 +150,19 @@ def init_request_from_scope(
 
 
 def header_pairs(headers: Headers) -> list[tuple[str, str]]:
-    """``headers.to_wsgi_list()``: a new list of the ``(name, value)`` pairs.
+    """The ``(name, value)`` pairs of ``headers.to_wsgi_list()``, to read, not to change.
 
     **Reproduces** ``to_wsgi_list`` of a plain :class:`Headers`, which is
     ``list(headers)``: three Python calls (``to_wsgi_list``, ``__len__``,
-    ``__iter__``) to copy the list it keeps. A subclass is asked as usual.
+    ``__iter__``) to copy the list it keeps. Here that list itself is
+    returned: a caller handing the pairs on (to a WSGI server, which may add
+    to them) copies them first. A subclass is asked as usual.
 
     **Proof**: ``tests/test_fast_paths.py::test_header_pairs_equal_the_wsgi_list``.
     **Checked**: Werkzeug 3.1.3 to 3.1.9.
     """
     if type(headers) is Headers:
-        return headers._list.copy()
+        return headers._list
     return headers.to_wsgi_list()
 
 

@@ -57,7 +57,6 @@ from .signals import (
 )
 from .wrappers import (
     Request,
-    Response,
     _is_async_only,
     base_get_wsgi_response,
     buffered_parts,
@@ -253,13 +252,16 @@ def _request_without_body(app: Flask, scope: Scope) -> Request | None:
 async def _pipeline_awaiting_view(app: Flask, ctx: RequestContext) -> _Parts:
     """:meth:`Flask.run_pipeline`, with the ``async def`` view awaited right here.
 
-    The same steps in the same order, sharing the pipeline's own methods;
-    only the view call differs. Its coroutine is awaited in the request's
-    task instead of being run through ``ensure_sync`` in a bridge greenlet,
-    which costs two greenlet switches per request. Taken only where nothing
-    else in the pipeline may have to await (:func:`_awaits_only_the_view`):
-    every other step is plain synchronous code. The door awaits this whole
-    coroutine in its own task, in the task's ``contextvars`` context.
+    The same steps in the same order, sharing the pipeline's own methods
+    (those of :meth:`Flask.full_dispatch_request` inlined, one coroutine
+    less); only the view call differs. Its coroutine is awaited in the
+    request's task instead of being run through ``ensure_sync`` in a bridge
+    greenlet, which costs two greenlet switches per request. Taken only where
+    nothing else in the pipeline may have to await
+    (:func:`_awaits_only_the_view`): every other step is plain synchronous
+    code, and no ``request_started`` receiver is connected. The door awaits
+    this whole coroutine in its own task, in the task's ``contextvars``
+    context.
     """
     if not app._serving_started:
         from .serving import ensure_started
@@ -270,7 +272,20 @@ async def _pipeline_awaiting_view(app: Flask, ctx: RequestContext) -> _Parts:
     try:
         try:
             ctx.push()
-            response = await _dispatch_awaiting_view(app, ctx)
+            # What ``full_dispatch_request`` does, the view awaited:
+            app._got_first_request = True
+            rv: t.Any
+            try:
+                rv = app.preprocess_request()
+                if rv is None:
+                    request = ctx.request
+                    view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]
+                    rv = await view(**request.view_args)  # type: ignore[arg-type,misc]
+            except Exception as e:
+                # In the ``except`` block: an unhandled error is re-raised from here.
+                response = app.finalize_request(app.handle_user_exception(e))
+            else:
+                response = app.finalize_request(rv)
         except Exception as e:
             error = e
             response = app.handle_exception(e)
@@ -281,25 +296,6 @@ async def _pipeline_awaiting_view(app: Flask, ctx: RequestContext) -> _Parts:
     finally:
         app._end_request(ctx, error)
         error = None  # this frame is in its traceback: holding it would be a cycle
-
-
-async def _dispatch_awaiting_view(app: Flask, ctx: RequestContext) -> Response:
-    """:meth:`Flask.full_dispatch_request`, awaiting the view.
-
-    (``request_started`` is not sent: it has no receivers on this path.)
-    """
-    app._got_first_request = True
-    rv: t.Any
-    try:
-        rv = app.preprocess_request()
-        if rv is None:
-            request = ctx.request
-            view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]
-            rv = await view(**request.view_args)  # type: ignore[arg-type,misc]
-    except Exception as e:
-        # In the ``except`` block: an unhandled error is re-raised from here.
-        return app.finalize_request(app.handle_user_exception(e))
-    return app.finalize_request(rv)
 
 
 def _awaits_only_the_view(app: Flask, endpoint: str, method: str, body: object) -> bool:

@@ -60,9 +60,6 @@ def _query_text(query: bytes) -> str:
     return query.decode("utf-8", "werkzeug.url_quote")
 
 
-_V = t.TypeVar("_V")
-
-
 _URLENCODED = "application/x-www-form-urlencoded"
 
 

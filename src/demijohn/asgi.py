@@ -212,18 +212,17 @@ def _request_without_body(app: Flask, scope: Scope) -> Request | None:
     path, no header name sent twice (the environ joins those), every header
     name lowercased (as the ASGI specification has servers give them).
     """
-    cls = app.request_class
     headers_list = scope["headers"]
-    if type(headers_list) is not list:
-        return None  # another iterable may be readable only once
+    if scope["method"] not in _BODILESS or type(headers_list) is not list:
+        return None  # (another iterable may be readable only once)
     headers = dict(headers_list)
     header_names = b"".join(headers)
+    cls = app.request_class
     if (
-        scope["method"] not in _BODILESS
         # Names as ASGI servers give them, lowercased: the lookups below rely
         # on it. (``islower`` is also false for names without a letter: those
         # take the environ path too, which is never wrong.)
-        or (header_names and not header_names.islower())
+        (header_names and not header_names.islower())
         or len(headers) != len(headers_list)
         or b"content-length" in headers
         or b"transfer-encoding" in headers
@@ -365,7 +364,7 @@ def _asgi_parts(request: Request, response: ResponseBase) -> _Parts:
     method = request.method if environ is None else environ.get("REQUEST_METHOD")
     buffered = buffered_parts(response, method)
     if buffered is not None:
-        code, headers, data = buffered[1:]
+        _, code, headers, data = buffered
         close = response.close if needs_close(response) else None
         return code, _asgi_headers(headers), data, close
     environ = request.environ

@@ -503,8 +503,8 @@ _MAX_CACHED_HOSTS = 512
 
 
 def _check_host(host: str | bytes | None) -> tuple[bool, bool]:
-    text = host.decode("latin-1") if type(host) is bytes else host
-    checks = (_host_is_malformed(text), _host_binds(text))  # type: ignore[arg-type]
+    text = host.decode("latin-1") if isinstance(host, bytes) else host
+    checks = (_host_is_malformed(text), _host_binds(text))
     if len(_host_checks) < _MAX_CACHED_HOSTS:
         _host_checks[host] = checks
     return checks

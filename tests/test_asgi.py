@@ -140,6 +140,31 @@ def test_middleware_on_asgi_app_wraps_every_request(app: demijohn.Flask) -> None
     assert (_body(messages), _tags(messages)) == (b"wrapped", [b"outer"])
 
 
+def test_middleware_set_after_requests_wraps_the_next_ones(app: demijohn.Flask) -> None:
+    # The door reads which entries are replaced from flags the app keeps up
+    # to date as they are set and deleted, not from the instance dict.
+    @app.route("/")
+    async def index() -> str:
+        return request.environ.get("HTTP_X_FROM", "direct")
+
+    assert _body(_run(app, _scope())) == b"direct"
+    app.asgi_app = _tagging(app.asgi_app, b"outer")  # type: ignore[method-assign]
+    messages = _run(app, _scope())
+    assert (_body(messages), _tags(messages)) == (b"direct", [b"outer"])
+    del app.asgi_app
+    inner = app.wsgi_app
+
+    def wsgi_middleware(environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
+        environ["HTTP_X_FROM"] = "wsgi middleware"
+        return inner(environ, start_response)
+
+    app.wsgi_app = wsgi_middleware  # type: ignore[method-assign]
+    messages = _run(app, _scope())
+    assert (_body(messages), _tags(messages)) == (b"wsgi middleware", [])
+    del app.wsgi_app
+    assert _body(_run(app, _scope())) == b"direct"
+
+
 def test_a_subclass_asgi_app_serves_every_request() -> None:
     class Tagged(demijohn.Flask):
         async def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> None:

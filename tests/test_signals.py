@@ -160,3 +160,68 @@ def test_async_receivers(app: Flask) -> None:
     with signals.request_started.connected_to(on_started, app):
         assert app.test_client().get("/").text == "ok"
     assert seen == ["async receiver"]
+
+
+def test_receivers_connected_after_requests_are_sent_to(app: Flask) -> None:
+    # Between receivers the pipeline skips its signal checks: a receiver
+    # connected once requests have run must be sent to all the same.
+    @app.route("/async")
+    async def in_async() -> str:
+        return "async"
+
+    @app.route("/sync")
+    def in_sync() -> str:
+        return "sync"
+
+    client = app.test_client()
+    for path in ("/async", "/sync"):
+        assert client.get(path).status_code == 200
+
+    seen: list[str] = []
+
+    def on_request_teardown(sender: Flask, exc: BaseException | None, **extra: t.Any) -> None:
+        seen.append("request_tearing_down")
+
+    def on_app_teardown(sender: Flask, exc: BaseException | None, **extra: t.Any) -> None:
+        seen.append("appcontext_tearing_down")
+
+    async def on_started(sender: Flask, **extra: t.Any) -> None:
+        await asyncio.sleep(0)
+        seen.append(f"request_started {demijohn.request.path}")
+
+    with (
+        signals.request_tearing_down.connected_to(on_request_teardown, app),
+        signals.appcontext_tearing_down.connected_to(on_app_teardown, app),
+        signals.request_started.connected_to(on_started, app),
+    ):
+        for path in ("/async", "/sync"):
+            seen.clear()
+            assert client.get(path).text == path[1:]
+            assert seen == [
+                f"request_started {path}",
+                "request_tearing_down",
+                "appcontext_tearing_down",
+            ]
+    seen.clear()
+    assert client.get("/async").text == "async"
+    assert seen == []
+
+
+def test_the_receiver_watch_forgets_on_connect() -> None:
+    first, second = Namespace().signal("first"), Namespace().signal("second")
+    watch = signals.ReceiverWatch((first, second))
+    assert not watch.none_known
+    assert watch.none_connected() and watch.none_known
+
+    def receiver(sender: t.Any, **extra: t.Any) -> None:
+        pass
+
+    second.connect(receiver)
+    assert not watch.none_known
+    assert not watch.none_connected()
+    second.disconnect(receiver)
+    assert watch.none_connected() and watch.none_known
+    # A receiver's own ``sender`` does not trip the watch up.
+    first.connect(receiver, sender=watch)
+    assert not watch.none_known
+    assert not watch.none_connected()

@@ -137,20 +137,34 @@ VIEW_CALLERS = (
     "ensure_sync",
     "async_to_sync",
 )
+#: The methods whose replacement (see :meth:`Flask._note_replacements`) changes
+#: the path a request takes through the doors and the contexts.
+_WATCHED_METHODS = frozenset(
+    (
+        *VIEW_CALLERS,
+        "asgi_app",
+        "wsgi_app",
+        "request_context",
+        "do_teardown_request",
+        "do_teardown_appcontext",
+    )
+)
 
 
 #: The ASGI door's entry, imported with the first ASGI call: it brings
 #: asyncio, greenlet and a thread pool, which a WSGI worker never loads
 #: (about 3 MiB of resident memory per worker).
 _serve_asgi: t.Callable[[Flask, Scope, Receive, Send], t.Awaitable[None]] | None = None
+#: Its HTTP server, which ``__call__`` calls without the choice by scope type.
+_serve_http: t.Callable[[Flask, Scope, Receive, Send], t.Awaitable[None]] | None = None
 
 
 def _asgi_entry() -> t.Callable[[Flask, Scope, Receive, Send], t.Awaitable[None]]:
-    global _serve_asgi
+    global _serve_asgi, _serve_http
     if _serve_asgi is None:
-        from .asgi import asgi_app
+        from .asgi import asgi_app, serve_http
 
-        _serve_asgi = asgi_app
+        _serve_asgi, _serve_http = asgi_app, serve_http
     return _serve_asgi
 
 
@@ -215,16 +229,7 @@ class Flask(ServesFiles, App):
         )
         # A subclass that binds the map its own way must see every request.
         self._default_url_adapter = not overrides(self, Flask, "create_url_adapter")
-        # ``__call__`` skips :meth:`asgi_app` unless a subclass has its own.
-        self._own_asgi_app = not overrides(self, Flask, "asgi_app")
-        # The ASGI door may await an ``async def`` view itself only while the
-        # methods that would otherwise call it are these, and no hook or
-        # handler is ``async def`` (decided after the first request).
-        self._plain_pipeline = not overrides(self, Flask, *VIEW_CALLERS)
-        self._awaits_views: bool | None = None
-        # The ASGI door builds its own request context (for a request built
-        # from the scope) only while this method is ours.
-        self._request_context_replaced = overrides(self, Flask, "request_context")
+        self._note_replacements()
         # Coroutine function -> its sync wrapper; see ``async_to_sync``.
         self._sync_wrappers: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
 
@@ -247,6 +252,56 @@ class Flask(ServesFiles, App):
         # checks: true once this process has started serving.
         self._serving = ServingState()
         self._serving_started = False
+
+    # -- replaced methods -------------------------------------------------------
+
+    # What :meth:`_note_replacements` found, read by the doors on every request.
+    # ``__call__`` skips :meth:`asgi_app` unless it is replaced.
+    _own_asgi_app: bool
+    # The ASGI door serves HTTP through ``wsgi_app`` when it is set on the
+    # instance: WSGI middleware (``ProxyFix``, the debugger) wraps every request.
+    _wsgi_app_wrapped: bool
+    # The ASGI door builds its own request context (for a request built from
+    # the scope) only while :meth:`request_context` is ours.
+    _request_context_replaced: bool
+    # The ASGI door may await an ``async def`` view itself only while the
+    # methods that would otherwise call it are these (:data:`VIEW_CALLERS`),
+    # and no hook or handler is ``async def`` (``_awaits_views``, decided
+    # after the first request).
+    _plain_pipeline: bool
+    _awaits_views: bool | None
+    # The contexts skip the teardown methods when they would do nothing.
+    _teardown_replaced: bool
+
+    def _note_replacements(self) -> None:
+        """Record which pipeline methods the class or the instance replaces.
+
+        Run once the app is made, and again whenever one of them is set on
+        (or deleted from) the instance: extensions patch some
+        (``app.wsgi_app = ProxyFix(app.wsgi_app)``, Flask-DebugToolbar's
+        ``dispatch_request``). So a request reads these flags instead of
+        looking for each name in the instance dict.
+        """
+        set_flag = super().__setattr__
+        set_flag("_own_asgi_app", not overrides(self, Flask, "asgi_app"))
+        set_flag("_wsgi_app_wrapped", "wsgi_app" in self.__dict__)
+        set_flag("_request_context_replaced", overrides(self, Flask, "request_context"))
+        set_flag("_plain_pipeline", not overrides(self, Flask, *VIEW_CALLERS))
+        set_flag("_awaits_views", None)
+        set_flag(
+            "_teardown_replaced",
+            overrides(self, Flask, "do_teardown_request", "do_teardown_appcontext"),
+        )
+
+    def __setattr__(self, name: str, value: t.Any) -> None:
+        super().__setattr__(name, value)
+        if name in _WATCHED_METHODS:
+            self._note_replacements()
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        if name in _WATCHED_METHODS:
+            self._note_replacements()
 
     # -- files ------------------------------------------------------------------
 
@@ -618,7 +673,8 @@ class Flask(ServesFiles, App):
 
     def full_dispatch_request(self) -> Response:
         """Dispatch with hooks and user error handling, then finalize."""
-        self._got_first_request = True
+        if not self._got_first_request:  # (a write per request would run ``__setattr__``)
+            self._got_first_request = True
         try:
             if request_started.receivers:
                 request_started.send(self, _async_wrapper=self.ensure_sync)
@@ -954,8 +1010,10 @@ class Flask(ServesFiles, App):
         if send is None:
             scope = environ
             return lambda receive, send: self.asgi_app(scope, receive, send)
-        if self._own_asgi_app and "asgi_app" not in self.__dict__:
+        if self._own_asgi_app:
             # What :meth:`asgi_app` awaits, without its frame around it.
+            if _serve_http is not None and environ["type"] == "http":
+                return _serve_http(self, environ, start_response, send)
             return (_serve_asgi or _asgi_entry())(self, environ, start_response, send)
         return self.asgi_app(environ, start_response, send)
 

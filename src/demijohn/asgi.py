@@ -43,18 +43,9 @@ from werkzeug.wrappers import Response as ResponseBase
 from ._async import WorkerPool, _Bridge, await_in, run_in_bridge, run_sync
 from ._shortcuts.asyncio import running_loop
 from ._shortcuts.werkzeug import init_request_from_scope
-from .app import VIEW_CALLERS
 from .ctx import RequestContext
 from .sansio.scaffold import ViewFunctions, runs_on_loop
-from .signals import (
-    appcontext_popped,
-    appcontext_pushed,
-    appcontext_tearing_down,
-    got_request_exception,
-    request_finished,
-    request_started,
-    request_tearing_down,
-)
+from .signals import pipeline_receivers
 from .wrappers import (
     Request,
     _is_async_only,
@@ -155,7 +146,7 @@ async def serve_http(app: Flask, scope: Scope, receive: Receive, send: Send) -> 
     run: _Runner = _in_thread
     try:
         try:
-            if request is None and "wsgi_app" in app.__dict__:
+            if request is None and app._wsgi_app_wrapped:
                 context = contextvars.copy_context()
                 parts = await run(context, _call_wsgi, app.wsgi_app, environ)
             else:
@@ -231,8 +222,7 @@ def _request_without_body(app: Flask, scope: Scope) -> Request | None:
         or not scope["path"].isascii()
         or cls.__init__ is not _request_init
         or app._request_context_replaced
-        or "request_context" in app.__dict__
-        or "wsgi_app" in app.__dict__
+        or app._wsgi_app_wrapped
     ):
         return None
     server = scope.get("server")
@@ -272,7 +262,8 @@ async def _pipeline_awaiting_view(app: Flask, ctx: RequestContext) -> _Parts:
         try:
             ctx.push()
             # What ``full_dispatch_request`` does, the view awaited:
-            app._got_first_request = True
+            if not app._got_first_request:
+                app._got_first_request = True
             rv: t.Any
             try:
                 rv = app.preprocess_request()
@@ -326,19 +317,8 @@ def _awaits_only_the_view(app: Flask, endpoint: str, method: str, body: object) 
         plain = app._plain_pipeline and not _has_async_hook(app)
         if app._got_first_request:
             app._awaits_views = plain  # set up for good: hooks can no longer be added
-    return (
-        plain
-        # An instance may have a pipeline method patched (Flask-DebugToolbar).
-        and app.__dict__.keys().isdisjoint(VIEW_CALLERS)
-        # A receiver may be ``async def``: blinker runs it through ``ensure_sync``.
-        and not request_started.receivers
-        and not request_finished.receivers
-        and not got_request_exception.receivers
-        and not request_tearing_down.receivers
-        and not appcontext_pushed.receivers
-        and not appcontext_popped.receivers
-        and not appcontext_tearing_down.receivers
-    )
+    # A receiver may be ``async def``: blinker runs it through ``ensure_sync``.
+    return plain and (pipeline_receivers.none_known or pipeline_receivers.none_connected())
 
 
 def _has_async_hook(app: Flask) -> bool:

@@ -2,21 +2,26 @@
 
 Every signal is sent with the application as sender. Senders in the request
 pipeline check ``signal.receivers`` first, so an unconnected signal costs one
-attribute lookup per request.
+attribute lookup per request; while none of them has a receiver at all
+(:data:`pipeline_receivers`), the pipeline skips even those.
 """
 
 from __future__ import annotations
 
-from blinker import Namespace
+import typing as t
+
+from blinker import Namespace, Signal
 
 __all__ = [
     "Namespace",
+    "ReceiverWatch",
     "appcontext_popped",
     "appcontext_pushed",
     "appcontext_tearing_down",
     "before_render_template",
     "got_request_exception",
     "message_flashed",
+    "pipeline_receivers",
     "request_finished",
     "request_started",
     "request_tearing_down",
@@ -45,3 +50,48 @@ appcontext_pushed = _signals.signal("appcontext-pushed")
 appcontext_popped = _signals.signal("appcontext-popped")
 #: Sent by :func:`~demijohn.flash` with ``message`` and ``category``.
 message_flashed = _signals.signal("message-flashed")
+
+
+class ReceiverWatch:
+    """Whether none of some signals has a receiver, known without asking each of them.
+
+    Once a check has found none, :attr:`none_known` stays true until a
+    receiver connects to one of them (Blinker's ``receiver_connected``).
+    A receiver that disconnects only makes it true again at the next check.
+    """
+
+    def __init__(self, signals: t.Iterable[Signal]) -> None:
+        self.signals = tuple(signals)
+        #: True when no signal had a receiver at the last check, and none
+        #: has connected since.
+        self.none_known = False
+        for signal in self.signals:
+            signal.receiver_connected.connect(self._connected, weak=False)
+
+    def _connected(self, signal: Signal, /, **kwargs: t.Any) -> None:
+        # (Positional-only: Blinker passes the receiver's own ``sender`` by keyword.)
+        self.none_known = False
+
+    def none_connected(self) -> bool:
+        """Whether no signal has a receiver; asks each only when not known."""
+        if not self.none_known:
+            # (A receiver connecting meanwhile resets it again right after.)
+            self.none_known = not any(signal.receivers for signal in self.signals)
+        return self.none_known
+
+
+#: The signals the request pipeline sends. While none has a receiver, the
+#: contexts skip the teardown methods that would do nothing, and the ASGI
+#: door may await an ``async def`` view itself (a receiver may be ``async
+#: def``: only a bridge greenlet can wait for one).
+pipeline_receivers = ReceiverWatch(
+    (
+        request_started,
+        request_finished,
+        got_request_exception,
+        request_tearing_down,
+        appcontext_pushed,
+        appcontext_popped,
+        appcontext_tearing_down,
+    )
+)

@@ -472,7 +472,8 @@ def _run_pipeline(app: Flask, ctx: RequestContext, ws: Websocket) -> None:
 
 def _dispatch(app: Flask, ws: Websocket) -> t.Any:
     """URL value preprocessors, ``before_websocket`` hooks, the handler: what it returns."""
-    app._got_first_request = True
+    if not app._got_first_request:
+        app._got_first_request = True
     request = ws.request
     if request.routing_exception is not None:
         app.raise_routing_exception(request)

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from asgi_support import through
 
 import demijohn
 from demijohn import (
@@ -207,6 +208,76 @@ def test_no_state_leaks_between_requests(app: demijohn.Flask) -> None:
     client = app.test_client()
     assert client.get("/set").text == "set"
     assert client.get("/get").text == "empty"
+
+
+def test_teardown_methods_replaced_after_requests_run(app: demijohn.Flask) -> None:
+    # A context skips the teardown methods while they would do nothing; one
+    # set on the app (or a function appended by hand) later must still run.
+    @app.route("/async")
+    async def in_async() -> str:
+        return "async"
+
+    @app.route("/sync")
+    def in_sync() -> str:
+        return "sync"
+
+    client = app.test_client()
+    paths = ("/async", "/sync")
+    for path in paths:
+        assert client.get(path).status_code == 200
+
+    calls: list[str] = []
+    request_teardown, app_teardown = app.do_teardown_request, app.do_teardown_appcontext
+
+    def tear_down_request(exc: BaseException | None = None) -> None:
+        calls.append(f"request {demijohn.request.path}")
+        request_teardown(exc)
+
+    def tear_down_app(exc: BaseException | None = None) -> None:
+        calls.append(f"app {demijohn.current_app.name}")
+        app_teardown(exc)
+
+    app.do_teardown_request = tear_down_request  # type: ignore[method-assign]
+    app.do_teardown_appcontext = tear_down_app  # type: ignore[method-assign]
+    for path in paths:
+        calls.clear()
+        assert client.get(path).status_code == 200
+        assert calls == [f"request {path}", f"app {app.name}"]
+    del app.do_teardown_request, app.do_teardown_appcontext
+    calls.clear()
+    for path in paths:
+        assert client.get(path).status_code == 200
+    assert calls == []
+
+    # Appended to the registries directly, as an extension might.
+    app.teardown_request_funcs.setdefault(None, []).append(lambda exc: calls.append("request"))
+    app.teardown_appcontext_funcs.append(lambda exc: calls.append("app"))
+    for path in paths:
+        calls.clear()
+        assert client.get(path).status_code == 200
+        assert calls == ["request", "app"]
+
+
+def test_a_subclass_teardown_method_runs(tmp_path: Path, door: str) -> None:
+    calls: list[object] = []
+
+    class App(demijohn.Flask):
+        def do_teardown_request(self, exc: BaseException | None = None) -> None:
+            calls.append(("request", exc))
+            super().do_teardown_request(exc)
+
+        def do_teardown_appcontext(self, exc: BaseException | None = None) -> None:
+            calls.append(("app", exc))
+            super().do_teardown_appcontext(exc)
+
+    app = through(App(__name__, root_path=str(tmp_path)), door)
+
+    @app.route("/")
+    async def index() -> str:
+        return "ok"
+
+    assert app.test_client().get("/").text == "ok"
+    assert calls == [("request", None), ("app", None)]
 
 
 # -- names: ``repr(g)`` under the ``flask`` alias, ``repr`` of the proxies (issue 16) ----

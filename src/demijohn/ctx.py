@@ -17,7 +17,7 @@ from werkzeug.routing import RequestRedirect
 
 from .globals import _cv_app, _cv_request
 from .sessions import opens_on_first_use
-from .signals import appcontext_popped, appcontext_pushed
+from .signals import appcontext_popped, appcontext_pushed, pipeline_receivers
 from .wrappers import scope_header, scope_routing_input
 
 if t.TYPE_CHECKING:
@@ -126,10 +126,16 @@ class AppContext:
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
         """Unbind this context; the outermost pop runs the teardown functions."""
         try:
-            if len(self._cv_tokens) == 1:
+            app = self.app
+            # Skipped where it would do nothing (most apps, most requests).
+            if len(self._cv_tokens) == 1 and (
+                app.teardown_appcontext_funcs
+                or app._teardown_replaced
+                or not (pipeline_receivers.none_known or pipeline_receivers.none_connected())
+            ):
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_appcontext(exc)
+                app.do_teardown_appcontext(exc)
         finally:
             ctx = _cv_app.get()
             _cv_app.reset(self._cv_tokens.pop())
@@ -367,10 +373,19 @@ class RequestContext:
             return
         try:
             if clear_request:
-                if exc is _sentinel:
-                    exc = sys.exc_info()[1]
+                app = self.app
                 try:
-                    self.app.do_teardown_request(exc)
+                    # Skipped where it would do nothing (most apps, most requests).
+                    if (
+                        app.teardown_request_funcs
+                        or app._teardown_replaced
+                        or not (
+                            pipeline_receivers.none_known or pipeline_receivers.none_connected()
+                        )
+                    ):
+                        if exc is _sentinel:
+                            exc = sys.exc_info()[1]
+                        app.do_teardown_request(exc)
                 finally:
                     # Even after a failing teardown function: uploaded files
                     # spooled to disk must not outlive the request.

@@ -258,6 +258,22 @@ def test_teardown_methods_replaced_after_requests_run(app: demijohn.Flask) -> No
         assert calls == ["request", "app"]
 
 
+def test_a_pop_in_an_except_block_tears_down_with_that_error(app: demijohn.Flask) -> None:
+    # Only the app context has teardown functions: the request context skips
+    # its own teardown, and still hands the error being handled on.
+    seen: list[BaseException | None] = []
+    app.teardown_appcontext(seen.append)
+    ctx = app.test_request_context()
+    ctx.push()
+    error = ValueError("handled")
+    try:
+        raise error
+    except ValueError:
+        ctx.pop()
+    assert seen == [error]
+    assert not has_request_context() and not has_app_context()
+
+
 def test_a_subclass_teardown_method_runs(tmp_path: Path, door: str) -> None:
     calls: list[object] = []
 

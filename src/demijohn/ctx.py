@@ -373,6 +373,8 @@ class RequestContext:
             return
         try:
             if clear_request:
+                if exc is _sentinel:
+                    exc = sys.exc_info()[1]  # (what the app context's pop sees too)
                 app = self.app
                 try:
                     # Skipped where it would do nothing (most apps, most requests).
@@ -383,8 +385,6 @@ class RequestContext:
                             pipeline_receivers.none_known or pipeline_receivers.none_connected()
                         )
                     ):
-                        if exc is _sentinel:
-                            exc = sys.exc_info()[1]
                         app.do_teardown_request(exc)
                 finally:
                     # Even after a failing teardown function: uploaded files

@@ -344,7 +344,7 @@ def _asgi_parts(request: Request, response: ResponseBase) -> _Parts:
     method = request.method if environ is None else environ.get("REQUEST_METHOD")
     buffered = buffered_parts(response, method)
     if buffered is not None:
-        _, code, headers, data = buffered
+        code, headers, data = buffered
         close = response.close if needs_close(response) else None
         return code, _asgi_headers(headers), data, close
     environ = request.environ

@@ -402,7 +402,7 @@ class Response(ResponseBase):
         parts = buffered_parts(self, environ.get("REQUEST_METHOD"))
         if parts is None:
             return super().__call__(environ, start_response)
-        start_response(parts[0], list(parts[2]))  # the server's own copy: it may add to it
+        start_response(self.status, list(parts[1]))  # the server's own copy: it may add to it
         if needs_close(self):
             return ClosingIterator(self.response, self.close)  # type: ignore[arg-type]
         return self.response  # type: ignore[return-value]
@@ -449,8 +449,8 @@ base_get_wsgi_response = ResponseBase.get_wsgi_response
 
 def buffered_parts(
     response: ResponseBase, method: str | None
-) -> tuple[str, int, list[tuple[str, str]], bytes] | None:
-    """Status line, code, headers and body of a response with a plain buffered body, or ``None``.
+) -> tuple[int, list[tuple[str, str]], bytes] | None:
+    """Status code, headers and body of a response with a plain buffered body, or ``None``.
 
     Both doors send such a response without Werkzeug's general path, which
     copies the headers and re-checks the body to fix up ``Location``,
@@ -461,7 +461,8 @@ def buffered_parts(
     of that: the result is the same. So does a single ``Location`` (or
     ``Content-Location``) that ``iri_to_uri`` leaves as it is, when the
     location is not made absolute: a redirect to a plain URL. The headers
-    are the response's own list (see :func:`header_pairs`), to read only.
+    are the response's own list (see :func:`header_pairs`), to read only. The
+    status line, which only WSGI sends, is ``response.status``.
     """
     body = response.response
     code = response.status_code
@@ -508,7 +509,7 @@ def buffered_parts(
         locations.append(kind)
     if not has_length:
         return None
-    return response.status, code, header_list, body[0]
+    return code, header_list, body[0]
 
 
 #: Response header name, as spelled -> what :func:`buffered_parts` makes of

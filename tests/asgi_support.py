@@ -119,6 +119,24 @@ def client_for(app: Flask, door: str) -> FlaskClient:
     return through(app, door).test_client()
 
 
+def served_both_kinds(app: Flask) -> FlaskClient:
+    """Give ``app`` an ``async def`` view at ``/async`` and a ``def`` one at ``/sync``,
+    request each once (the app has now served), and return the test client."""
+
+    @app.route("/async")
+    async def in_async() -> str:
+        return "async"
+
+    @app.route("/sync")
+    def in_sync() -> str:
+        return "sync"
+
+    client = app.test_client()
+    for path in ("/async", "/sync"):
+        assert client.get(path).text == path[1:]
+    return client
+
+
 def door_app(import_name: str, door: str, **options: t.Any) -> Flask:
     """``Flask(import_name, **options)``, its test client speaking ``door``."""
     return through(Flask(import_name, **options), door)

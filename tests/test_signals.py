@@ -6,6 +6,7 @@ import asyncio
 import typing as t
 
 import pytest
+from asgi_support import served_both_kinds
 from blinker import Namespace
 
 import demijohn
@@ -165,17 +166,7 @@ def test_async_receivers(app: Flask) -> None:
 def test_receivers_connected_after_requests_are_sent_to(app: Flask) -> None:
     # Between receivers the pipeline skips its signal checks: a receiver
     # connected once requests have run must be sent to all the same.
-    @app.route("/async")
-    async def in_async() -> str:
-        return "async"
-
-    @app.route("/sync")
-    def in_sync() -> str:
-        return "sync"
-
-    client = app.test_client()
-    for path in ("/async", "/sync"):
-        assert client.get(path).status_code == 200
+    client = served_both_kinds(app)
 
     seen: list[str] = []
 

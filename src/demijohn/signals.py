@@ -8,6 +8,7 @@ attribute lookup per request; while none of them has a receiver at all
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 from blinker import Namespace, Signal
@@ -56,8 +57,10 @@ class ReceiverWatch:
     """Whether none of some signals has a receiver, known without asking each of them.
 
     Once a check has found none, :attr:`none_known` stays true until a
-    receiver connects to one of them (Blinker's ``receiver_connected``).
-    A receiver that disconnects only makes it true again at the next check.
+    receiver connects to one of them (Blinker's ``receiver_connected``). A
+    receiver that disconnects only makes it true again at the next check.
+    A hot path reads :attr:`none_known` first and calls
+    :meth:`none_connected` only when it is false.
     """
 
     def __init__(self, signals: t.Iterable[Signal]) -> None:
@@ -65,19 +68,25 @@ class ReceiverWatch:
         #: True when no signal had a receiver at the last check, and none
         #: has connected since.
         self.none_known = False
+        # Orders a check against a connect in another thread: Blinker adds
+        # the receiver before it reports it, so a check either sees the
+        # receiver or is followed by the reset.
+        self._lock = threading.Lock()
         for signal in self.signals:
             signal.receiver_connected.connect(self._connected, weak=False)
 
     def _connected(self, signal: Signal, /, **kwargs: t.Any) -> None:
         # (Positional-only: Blinker passes the receiver's own ``sender`` by keyword.)
-        self.none_known = False
+        with self._lock:
+            self.none_known = False
 
     def none_connected(self) -> bool:
         """Whether no signal has a receiver; asks each only when not known."""
-        if not self.none_known:
-            # (A receiver connecting meanwhile resets it again right after.)
+        if self.none_known:
+            return True
+        with self._lock:
             self.none_known = not any(signal.receivers for signal in self.signals)
-        return self.none_known
+            return self.none_known
 
 
 #: The signals the request pipeline sends. While none has a receiver, the

@@ -482,49 +482,29 @@ def buffered_parts(
     ):
         return None
     # One pass over the headers (``in`` on Headers raises and catches a
-    # KeyError per miss), each name classified once per spelling.
+    # KeyError per miss).
     header_list = header_pairs(response.headers)
     has_length = False
     locations: list[str] | None = None
     for name, value in header_list:
-        kind = _header_kinds.get(name)
-        if kind is None:
-            kind = _header_kind(name)
-        if not kind:
-            continue  # most headers
-        if kind == "content-length":
+        lower = name.lower()
+        if lower == "content-length":
             has_length = True
-            continue
-        # ``Location`` or ``Content-Location``: Werkzeug rewrites these
-        # (keeping one of each name), and may make ``Location`` absolute:
-        # only a plain one is sent as is.
-        if locations is None:
-            locations = []
-        if (
-            kind in locations
-            or not _sent_as_is(value)
-            or (kind == "location" and response.autocorrect_location_header)
-        ):
-            return None
-        locations.append(kind)
+        elif lower == "location" or lower == "content-location":
+            # Werkzeug rewrites these (keeping one of each name), and may
+            # make ``Location`` absolute: only a plain one is sent as is.
+            if locations is None:
+                locations = []
+            if (
+                lower in locations
+                or not _sent_as_is(value)
+                or (lower == "location" and response.autocorrect_location_header)
+            ):
+                return None
+            locations.append(lower)
     if not has_length:
         return None
     return code, header_list, body[0]
-
-
-#: Response header name, as spelled -> what :func:`buffered_parts` makes of
-#: it: its lowercase name for ``Content-Length`` and the locations, ``""``
-#: for any other, for the names seen so far.
-_header_kinds: dict[str, str] = {}
-_MAX_HEADER_KINDS = 512
-
-
-def _header_kind(name: str) -> str:
-    lower = name.lower()
-    kind = lower if lower in ("content-length", "location", "content-location") else ""
-    if len(_header_kinds) < _MAX_HEADER_KINDS:
-        _header_kinds[name] = kind
-    return kind
 
 
 #: URI -> whether ``iri_to_uri`` returns it unchanged, for those seen so far.

@@ -165,6 +165,29 @@ def test_middleware_set_after_requests_wraps_the_next_ones(app: demijohn.Flask) 
     assert _body(_run(app, _scope())) == b"direct"
 
 
+def test_a_request_context_set_on_the_app_builds_every_request(app: demijohn.Flask) -> None:
+    # A bodiless request is built from the scope only while the app's own
+    # ``request_context`` would build it: one set on the instance later is used.
+    @app.route("/")
+    async def index() -> str:
+        return "ok"
+
+    assert _body(_run(app, _scope())) == b"ok"
+    built: list[str] = []
+    make_context = app.request_context
+
+    def request_context(environ: dict[str, t.Any]) -> t.Any:
+        built.append(environ["PATH_INFO"])
+        return make_context(environ)
+
+    app.request_context = request_context  # type: ignore[method-assign]
+    assert _body(_run(app, _scope())) == b"ok"
+    assert built == ["/"]
+    del app.request_context
+    assert _body(_run(app, _scope())) == b"ok"
+    assert built == ["/"]
+
+
 def test_a_subclass_asgi_app_serves_every_request() -> None:
     class Tagged(demijohn.Flask):
         async def asgi_app(self, scope: t.Any, receive: t.Any, send: t.Any) -> None:
